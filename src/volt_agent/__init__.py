@@ -1,0 +1,3 @@
+"""volt-agent: weekly Toggl Track + Fibery work reports, orchestrated by Temporal."""
+
+__version__ = "0.1.0"

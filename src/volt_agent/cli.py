@@ -1,0 +1,230 @@
+"""``volt-agent`` command line: a thin shell over the service functions.
+
+Domain errors become one-line messages and exit code 2 here, and only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from volt_agent.config import Settings, load_secrets, load_settings
+from volt_agent.demo import run_demo
+from volt_agent.errors import VoltAgentError
+from volt_agent.pipeline.devserver import dev_server_status, ensure_dev_server, stop_dev_server
+from volt_agent.runner import run_pipeline, run_worker
+from volt_agent.runner import show_run as show_run_service
+from volt_agent.sandbox import WorkspaceSpec, serve_sandbox
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="volt-agent",
+    help="Weekly Toggl Track + Fibery work reports, run as a durable Temporal workflow.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+server_app = typer.Typer(
+    help="The embedded Temporal dev server (used when TEMPORAL_ADDRESS is unset)."
+)
+sandbox_app = typer.Typer(help="The simulated Toggl + Fibery workspace for demos and tests.")
+app.add_typer(server_app, name="server")
+app.add_typer(sandbox_app, name="sandbox")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="config.yaml (enrichment_config.yaml is read beside it)."),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; volt-agent errors end the command with one line, exit 2."""
+    try:
+        return asyncio.run(coro)
+    except VoltAgentError as exc:
+        fail(str(exc))
+
+
+def settings_from(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except VoltAgentError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def run(
+    start_date: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (inclusive).")],
+    end_date: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")],
+    users: Annotated[
+        str | None, typer.Option(help="Comma-separated Toggl emails; default: everyone.")
+    ] = None,
+    start_from: Annotated[
+        str, typer.Option(help="toggl (everything) or fibery (re-run enrichment + reports).")
+    ] = "toggl",
+    run_id: Annotated[
+        str | None, typer.Option(help="Run id; required with --start-from fibery.")
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Where run folders go (default: output_dir in config).")
+    ] = None,
+    config: ConfigOption = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Don't run an in-process worker; use running ones.")
+    ] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Start the run and return without following it.")
+    ] = False,
+) -> None:
+    """Fetch Toggl entries, enrich Fibery entities and write reports for a date range."""
+    if start_from not in ("toggl", "fibery"):
+        fail(f"--start-from must be toggl or fibery, not {start_from!r}")
+    settings = settings_from(config)
+    code = run_async(
+        run_pipeline(
+            settings,
+            load_secrets(),
+            console,
+            start_date=start_date,
+            end_date=end_date,
+            users=users,
+            start_from="fibery" if start_from == "fibery" else "toggl",
+            run_id=run_id,
+            output_dir=output_dir,
+            in_process_worker=not no_worker,
+            follow_progress=not detach,
+        )
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(config: ConfigOption = None) -> None:
+    """Run a worker for the pipeline's task queue until interrupted."""
+    settings = settings_from(config)
+    try:
+        run_async(run_worker(settings, load_secrets(), console))
+    except KeyboardInterrupt:
+        console.print("worker stopped")
+
+
+@app.command()
+def demo(
+    users: Annotated[int, typer.Option(help="Simulated team size.")] = 12,
+    days: Annotated[int, typer.Option(help="Days of simulated time entries.")] = 7,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated workspace.")] = 42,
+    output_dir: Annotated[Path | None, typer.Option(help="Where the run folder goes.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the whole pipeline against the built-in simulated Toggl + Fibery workspace."""
+    settings = settings_from(config)
+    if output_dir is not None:
+        settings = settings.model_copy(update={"output_dir": output_dir})
+    raise typer.Exit(run_async(run_demo(settings, console, users=users, days=days, seed=seed)))
+
+
+@app.command("show-run")
+def show_run(
+    run_id: Annotated[str, typer.Argument(help="The run to show.")],
+    follow: Annotated[bool, typer.Option("--follow", help="Follow live progress.")] = False,
+    output_dir: Annotated[Path | None, typer.Option(help="Where run folders are.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show a run's status, statistics and reports; --follow re-attaches to a live run."""
+    settings = settings_from(config)
+    if output_dir is not None:
+        settings = settings.model_copy(update={"output_dir": output_dir})
+    raise typer.Exit(run_async(show_run_service(settings, console, run_id, follow=follow)))
+
+
+@server_app.command("start")
+def server_start(config: ConfigOption = None) -> None:
+    """Start the embedded Temporal dev server (or report the one already running)."""
+    settings = settings_from(config)
+    if settings.temporal.address:
+        fail(f"TEMPORAL_ADDRESS is set ({settings.temporal.address}): nothing to start")
+    try:
+        info = ensure_dev_server(settings.temporal, settings.data_dir)
+    except VoltAgentError as exc:
+        fail(str(exc))
+    state = "started" if info.started else "already running"
+    console.print(f"Temporal dev server {state} at {info.address}; UI {info.ui_url}")
+    console.print("Stop it with: volt-agent server stop")
+
+
+@server_app.command("stop")
+def server_stop(config: ConfigOption = None) -> None:
+    """Stop the embedded Temporal dev server started by volt-agent."""
+    settings = settings_from(config)
+    if stop_dev_server(settings.data_dir):
+        console.print("Temporal dev server stopped")
+    else:
+        console.print("no embedded Temporal dev server started by volt-agent is running")
+
+
+@server_app.command("status")
+def server_status(config: ConfigOption = None) -> None:
+    """Say whether the Temporal server is running, and where."""
+    settings = settings_from(config)
+    status = dev_server_status(settings.temporal, settings.data_dir)
+    kind = "embedded dev server" if status.embedded else "external server"
+    if not status.running:
+        console.print(f"{kind} at {status.address}: not running")
+        raise typer.Exit(1)
+    console.print(
+        f"{kind} at {status.address}: running" + (f" (pid {status.pid})" if status.pid else "")
+    )
+    if status.ui_url:
+        console.print(f"UI: {status.ui_url}")
+    if status.db_path:
+        console.print(f"history: {status.db_path}")
+    if status.log_path:
+        console.print(f"log: {status.log_path}")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    users: Annotated[int, typer.Option(help="Simulated team size.")] = 12,
+    days: Annotated[int, typer.Option(help="Days of simulated time entries.")] = 7,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated workspace.")] = 42,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    toggl_port: Annotated[int, typer.Option(help="Toggl simulator port (0 = any free).")] = 8765,
+    fibery_port: Annotated[int, typer.Option(help="Fibery simulator port (0 = any free).")] = 8766,
+) -> None:
+    """Serve the simulated Toggl and Fibery APIs and print their URLs and tokens."""
+    try:
+        serve_sandbox(
+            WorkspaceSpec(users=users, days=days, seed=seed),
+            host=host,
+            toggl_port=toggl_port,
+            fibery_port=fibery_port,
+            print_fn=console.print,
+        )
+    except KeyboardInterrupt:
+        console.print("sandbox stopped")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""Settings: ``config/config.yaml`` + ``config/enrichment_config.yaml`` + environment (``.env``).
+
+One ``Settings`` object is built at the entry point and passed down; nothing reads the
+environment at import time. Tokens are ``SecretStr`` and never leave this process: the
+workflow input carries only non-secret settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from volt_agent.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/config.yaml")
+DEFAULT_ENRICHMENT_PATH = Path("config/enrichment_config.yaml")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HttpSettings(Section):
+    """Timeouts and the client-side retry loop shared by both APIs."""
+
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_retries: int = Field(5, ge=0, description="retries of one request on 429/5xx/timeouts")
+    backoff_initial_seconds: float = Field(0.5, ge=0)
+    backoff_max_seconds: float = Field(30.0, ge=0)
+
+
+class TogglSettings(Section):
+    base_url: str = "https://api.track.toggl.com"
+    workspace_id: int | None = Field(None, description="also TOGGL_WORKSPACE_ID")
+    page_size: int = Field(200, ge=1, le=1000)
+    max_range_days: int = Field(366, ge=1, description="longest range one report request may span")
+    requests_per_second: float = Field(1.0, gt=0)
+    max_quota_wait_seconds: float = Field(
+        120.0, ge=0, description="wait for an hourly-quota reset at most this long, else fail"
+    )
+
+
+class FiberySettings(Section):
+    base_url: str | None = Field(
+        None, description="https://{workspace}.fibery.io; also FIBERY_BASE_URL"
+    )
+    requests_per_second: float = Field(3.0, gt=0)
+    batch_size: int = Field(100, ge=1, le=500, description="entities per query")
+    document_batch_size: int = Field(200, ge=1, description="documents per get-documents call")
+    max_comments: int = Field(50, ge=0, description="newest comments kept per entity")
+
+
+class ParsingSettings(Section):
+    """Regexes of the description format; defaults follow the Fibery↔Toggl integration."""
+
+    id_pattern: str = r"#(\d+)(?!\w)"
+    tag_pattern: str = r"\[([^\[\]]*)\]"
+
+
+class TemporalSettings(Section):
+    address: str | None = Field(
+        None, description="also TEMPORAL_ADDRESS; unset = embedded dev server"
+    )
+    namespace: str = "default"
+    task_queue: str = "volt-agent-pipeline"
+    workflow_timeout_seconds: int = Field(7200, gt=0)
+    dev_server_port: int = 7233
+    dev_server_ui_port: int = 8233
+
+
+class RetrySettings(Section):
+    """Temporal activity retry policy. ``maximum_attempts: 1`` fails fast like the original tool."""
+
+    initial_interval_seconds: float = Field(1.0, gt=0)
+    backoff_coefficient: float = Field(2.0, ge=1)
+    maximum_interval_seconds: float = Field(60.0, gt=0)
+    maximum_attempts: int = Field(5, ge=0)
+    activity_timeout_seconds: int = Field(600, gt=0)
+    heartbeat_timeout_seconds: int = Field(60, gt=0)
+
+
+class WorkerSettings(Section):
+    max_concurrent_activities: int = Field(8, ge=1)
+    max_concurrent_local_activities: int = Field(8, ge=1)
+    max_concurrent_workflow_tasks: int = Field(4, ge=1)
+
+
+class LlmSettings(Section):
+    provider: Literal["openai", "template", "auto"] = "auto"
+    model: str = "gpt-4o-mini"
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_tokens: int = Field(1500, ge=1)
+    timeout_seconds: float = Field(120.0, gt=0)
+    input_char_budget: int = Field(24000, ge=1000)
+
+
+class ReportSettings(Section):
+    """Person reports run as a rolling window over groups of users (history grows per group)."""
+
+    users_per_activity: int = Field(10, ge=1)
+    max_concurrent: int = Field(4, ge=1)
+
+
+EnrichmentActivity = Literal[
+    "enrich_scrum_task", "enrich_scrum_bug", "enrich_product_feature", "default_enrich_entity"
+]
+
+
+class EnrichmentType(Section):
+    """How one Fibery type is enriched: which activity, how many batches at once, which fields."""
+
+    activity: EnrichmentActivity = "default_enrich_entity"
+    max_concurrent: int = Field(2, ge=1)
+    name_field: str | None = Field(None, description="default '{Space}/Name'")
+    description_field: str | None = Field(None, description="default '{Space}/Description'")
+    fields: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="alias → Fibery field name, or a path into a relation/enum such as"
+        " ['Scrum/Sprint', 'Scrum/Name']",
+    )
+
+
+class EnrichmentSettings(Section):
+    types: dict[str, EnrichmentType] = Field(default_factory=dict)
+    default: EnrichmentType = Field(default_factory=EnrichmentType)
+
+    @field_validator("types")
+    @classmethod
+    def _type_keys_are_space_slash_type(
+        cls, value: dict[str, EnrichmentType]
+    ) -> dict[str, EnrichmentType]:
+        for key in value:
+            space, _, name = key.partition("/")
+            if not space or not name:
+                raise ValueError(f"type key {key!r} must look like 'Space/Type'")
+        return value
+
+    def for_type(self, type_key: str) -> EnrichmentType:
+        return self.types.get(type_key, self.default)
+
+
+class Settings(Section):
+    """Everything non-secret. Safe to log and to pass through workflow inputs."""
+
+    output_dir: Path = Path("tmp/runs")
+    data_dir: Path = Field(
+        Path("tmp/data"), description="embedded Temporal's SQLite file lives here"
+    )
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    toggl: TogglSettings = Field(default_factory=TogglSettings)
+    fibery: FiberySettings = Field(default_factory=FiberySettings)
+    parsing: ParsingSettings = Field(default_factory=ParsingSettings)
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
+
+
+class Secrets(BaseModel):
+    """Tokens, read from the environment (and ``.env``) only, never from YAML or workflow input."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    toggl_api_token: SecretStr | None = None
+    fibery_api_token: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+
+    def require_toggl(self) -> SecretStr:
+        if self.toggl_api_token is None or not self.toggl_api_token.get_secret_value():
+            raise ConfigError("TOGGL_API_TOKEN is not set: put it in the environment or .env")
+        return self.toggl_api_token
+
+    def require_fibery(self) -> SecretStr:
+        if self.fibery_api_token is None or not self.fibery_api_token.get_secret_value():
+            raise ConfigError("FIBERY_API_TOKEN is not set: put it in the environment or .env")
+        return self.fibery_api_token
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path} is not valid YAML{where}: fix its syntax") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    return data
+
+
+def _first_error(exc: ValidationError, path: Path) -> ConfigError:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    return ConfigError(f"{path}: {where}: {err['msg']}")
+
+
+def merged_environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """The process environment over the values of ``env_file`` (the environment wins)."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def load_settings(
+    config_path: Path | None = None,
+    enrichment_path: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Settings:
+    """Build ``Settings`` from the YAML files with environment overrides applied on top."""
+    env = merged_environment() if env is None else env
+    config_path = config_path or DEFAULT_CONFIG_PATH
+    raw = (
+        _read_yaml(config_path)
+        if config_path.exists() or config_path != DEFAULT_CONFIG_PATH
+        else {}
+    )
+    enrichment_path = enrichment_path or config_path.parent / DEFAULT_ENRICHMENT_PATH.name
+    if enrichment_path.exists():
+        raw["enrichment"] = _read_yaml(enrichment_path)
+    _apply_env_overrides(raw, env)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise _first_error(exc, config_path) from exc
+
+
+def _apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> None:
+    overrides = {
+        ("toggl", "workspace_id"): env.get("TOGGL_WORKSPACE_ID"),
+        ("toggl", "base_url"): env.get("TOGGL_BASE_URL"),
+        ("fibery", "base_url"): env.get("FIBERY_BASE_URL"),
+        ("temporal", "address"): env.get("TEMPORAL_ADDRESS"),
+        ("temporal", "namespace"): env.get("TEMPORAL_NAMESPACE"),
+        ("output_dir",): env.get("VOLT_AGENT_OUTPUT_DIR"),
+    }
+    for path, value in overrides.items():
+        if not value:
+            continue
+        target = raw
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+
+
+def load_secrets(env: dict[str, str] | None = None) -> Secrets:
+    env = merged_environment() if env is None else env
+
+    def secret(name: str) -> SecretStr | None:
+        value = env.get(name, "").strip()
+        return SecretStr(value) if value else None
+
+    return Secrets(
+        toggl_api_token=secret("TOGGL_API_TOKEN"),
+        fibery_api_token=secret("FIBERY_API_TOKEN"),
+        openai_api_key=secret("OPENAI_API_KEY"),
+    )

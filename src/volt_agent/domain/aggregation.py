@@ -1,0 +1,177 @@
+"""Group time entries per user into matched Fibery entities and unmatched activities.
+
+Pure: entries in, ``TogglAggregated`` out. Totals are sums of entry seconds, so every
+number in a report can be traced back to ``raw_toggl_data.json``. Ordering is
+deterministic (hours descending, then key) and independent of input order: entries are
+visited by start time, so an entity's name comes from its earliest entry.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from volt_agent.domain.models import (
+    AggregationStatistics,
+    EntityKey,
+    EntryRef,
+    MatchedEntity,
+    ParsedDescription,
+    TimeEntry,
+    TogglAggregated,
+    TogglUser,
+    UnmatchedActivity,
+    UserAggregate,
+)
+from volt_agent.domain.parsing import DescriptionParser, id_sort_key
+
+UNKNOWN_TYPE = "Unknown/Unknown"
+EMPTY_DESCRIPTION = "(no description)"
+
+
+@dataclass
+class _Bucket:
+    seconds: int = 0
+    entries: list[EntryRef] = field(default_factory=list)
+    parsed: ParsedDescription | None = None
+
+
+def entity_key(parsed: ParsedDescription) -> EntityKey | None:
+    """The Fibery address of a parsed reference; type falls back to ``UNKNOWN_TYPE``."""
+    if parsed.entity_id is None:
+        return None
+    return EntityKey(type_key=parsed.type_key or UNKNOWN_TYPE, public_id=parsed.entity_id)
+
+
+def aggregate(
+    entries: Iterable[TimeEntry],
+    users: Iterable[TogglUser],
+    start_date: date,
+    end_date: date,
+    parser: DescriptionParser | None = None,
+) -> TogglAggregated:
+    parser = parser or DescriptionParser()
+    user_info = {u.id: u for u in users}
+    matched: dict[int, dict[EntityKey, _Bucket]] = defaultdict(dict)
+    unmatched: dict[int, dict[str, _Bucket]] = defaultdict(dict)
+    names: dict[int, str] = {}
+
+    for entry in sorted(entries, key=lambda e: (e.start, e.id)):
+        names.setdefault(entry.user_id, entry.user_name)
+        parsed = parser.parse(entry.description)
+        ref = EntryRef(
+            id=entry.id,
+            start=entry.start,
+            stop=entry.stop,
+            seconds=entry.seconds,
+            description=entry.description,
+        )
+        key = entity_key(parsed)
+        if key is not None:
+            bucket = matched[entry.user_id].setdefault(key, _Bucket(parsed=parsed))
+        else:
+            label = parsed.text or EMPTY_DESCRIPTION
+            bucket = unmatched[entry.user_id].setdefault(label, _Bucket())
+        bucket.seconds += entry.seconds
+        bucket.entries.append(ref)
+
+    user_ids = sorted(set(matched) | set(unmatched))
+    aggregates = [
+        _user_aggregate(uid, user_info.get(uid), names.get(uid, ""), matched[uid], unmatched[uid])
+        for uid in user_ids
+    ]
+    aggregates.sort(key=lambda u: (-u.total_seconds, u.user_name, u.user_id))
+    return TogglAggregated(
+        start_date=start_date,
+        end_date=end_date,
+        users=aggregates,
+        statistics=_statistics(aggregates),
+    )
+
+
+def _user_aggregate(
+    user_id: int,
+    info: TogglUser | None,
+    fallback_name: str,
+    matched: dict[EntityKey, _Bucket],
+    unmatched: dict[str, _Bucket],
+) -> UserAggregate:
+    matched_items = [_matched_entity(key, bucket) for key, bucket in matched.items()]
+    matched_items.sort(key=lambda m: (-m.seconds, m.type_key or "", id_sort_key(m.entity_id)))
+    unmatched_items = [
+        UnmatchedActivity(
+            description=label,
+            seconds=bucket.seconds,
+            entry_count=len(bucket.entries),
+            entries=_sorted_refs(bucket.entries),
+        )
+        for label, bucket in unmatched.items()
+    ]
+    unmatched_items.sort(key=lambda a: (-a.seconds, a.description))
+    matched_seconds = sum(m.seconds for m in matched_items)
+    unmatched_seconds = sum(a.seconds for a in unmatched_items)
+    return UserAggregate(
+        user_id=user_id,
+        user_name=(info.name if info and info.name else fallback_name) or f"user-{user_id}",
+        email=info.email if info else None,
+        total_seconds=matched_seconds + unmatched_seconds,
+        matched_seconds=matched_seconds,
+        unmatched_seconds=unmatched_seconds,
+        entry_count=sum(m.entry_count for m in matched_items)
+        + sum(a.entry_count for a in unmatched_items),
+        matched=matched_items,
+        unmatched=unmatched_items,
+    )
+
+
+def _matched_entity(key: EntityKey, bucket: _Bucket) -> MatchedEntity:
+    parsed = bucket.parsed
+    assert parsed is not None  # every matched bucket is created with its parsed description
+    database, _, entity_type = key.type_key.partition("/")
+    known = key.type_key != UNKNOWN_TYPE
+    return MatchedEntity(
+        entity_id=key.public_id,
+        database=database if known else None,
+        entity_type=entity_type if known else None,
+        project=parsed.project,
+        name=parsed.text or f"#{key.public_id}",
+        seconds=bucket.seconds,
+        entry_count=len(bucket.entries),
+        entries=_sorted_refs(bucket.entries),
+    )
+
+
+def _sorted_refs(refs: list[EntryRef]) -> list[EntryRef]:
+    return sorted(refs, key=lambda r: (r.start, r.id))
+
+
+def _statistics(users: list[UserAggregate]) -> AggregationStatistics:
+    entity_keys: set[EntityKey] = set()
+    for user in users:
+        for m in user.matched:
+            entity_keys.add(EntityKey(type_key=m.type_key or UNKNOWN_TYPE, public_id=m.entity_id))
+    by_type: dict[str, int] = defaultdict(int)
+    for key in entity_keys:
+        by_type[key.type_key] += 1
+    return AggregationStatistics(
+        user_count=len(users),
+        entry_count=sum(u.entry_count for u in users),
+        matched_entry_count=sum(m.entry_count for u in users for m in u.matched),
+        unmatched_entry_count=sum(a.entry_count for u in users for a in u.unmatched),
+        unique_entity_count=len(entity_keys),
+        entities_by_type=dict(sorted(by_type.items())),
+        total_seconds=sum(u.total_seconds for u in users),
+        matched_seconds=sum(u.matched_seconds for u in users),
+        unmatched_seconds=sum(u.unmatched_seconds for u in users),
+    )
+
+
+def referenced_entities(aggregated: TogglAggregated) -> dict[str, list[str]]:
+    """Public ids per type key referenced anywhere in the aggregate, sorted numerically."""
+    ids: dict[str, set[str]] = defaultdict(set)
+    for user in aggregated.users:
+        for m in user.matched:
+            ids[m.type_key or UNKNOWN_TYPE].add(m.entity_id)
+    return {k: sorted(v, key=id_sort_key) for k, v in sorted(ids.items())}

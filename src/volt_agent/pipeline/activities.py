@@ -1,0 +1,479 @@
+"""Activities: thin adapters that load inputs from the run folder, call pure logic or a
+client, save outputs atomically and return counts.
+
+Dependencies (settings, secrets, API clients, report writer) are injected when the worker
+starts. Errors are classified once: ``FatalSourceError``, ``UserInputError``,
+``ConfigError`` and ``StorageError`` become non-retryable; everything else is left to the
+activity retry policy.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from volt_agent.config import Secrets, Settings
+from volt_agent.domain.aggregation import UNKNOWN_TYPE, aggregate, referenced_entities
+from volt_agent.domain.models import (
+    EnrichedData,
+    EnrichedEntity,
+    FetchStatistics,
+    RawTogglData,
+    TimeEntry,
+    TogglAggregated,
+)
+from volt_agent.domain.parsing import DescriptionParser
+from volt_agent.enrichment.registry import enricher_for
+from volt_agent.errors import (
+    ConfigError,
+    FatalSourceError,
+    RetryableSourceError,
+    UserInputError,
+    VoltAgentError,
+)
+from volt_agent.pipeline.enrichment_store import EnrichmentStore
+from volt_agent.pipeline.types import (
+    AggregateResult,
+    EnrichBatchInput,
+    EnrichBatchResult,
+    EnrichmentBatch,
+    ExtractResult,
+    FetchInput,
+    FetchResult,
+    Message,
+    PersonReportInput,
+    PersonReportsResult,
+    ReportResult,
+    RunRef,
+    RunStatusUpdate,
+    SaveEnrichedResult,
+)
+from volt_agent.reporting.writer import ReportWriter
+from volt_agent.sources.fibery import FiberyClient
+from volt_agent.sources.pagination import PageCursor
+from volt_agent.sources.toggl import TogglClient, add_statistics
+from volt_agent.storage.atomic import StorageError
+from volt_agent.storage.run_folder import (
+    ENRICHED_DATA,
+    ENRICHMENT_PARTS_DIR,
+    INDIVIDUAL_DIR,
+    RAW_TOGGL,
+    TEAM_SUMMARY,
+    TOGGL_AGGREGATED,
+    TOGGL_SUMMARY,
+    RunFolder,
+    user_slug,
+)
+from volt_agent.storage.run_metadata import record
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+PARTIAL_FETCH = "raw_toggl_data.partial.jsonl"
+"""One JSON line per fetched page; survives a failed attempt so the retry resumes."""
+
+NON_RETRYABLE = (FatalSourceError, UserInputError, ConfigError, StorageError)
+
+
+def classified(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Turn volt-agent errors into Temporal application errors of the right retryability."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except NON_RETRYABLE as exc:
+            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+        except (RetryableSourceError, VoltAgentError) as exc:
+            raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+
+    return wrapper
+
+
+def folder_of(run: RunRef) -> RunFolder:
+    return RunFolder(run.output_dir, run.run_id)
+
+
+class PipelineActivities:
+    """Every activity of the pipeline, bound to one worker's dependencies."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: Secrets,
+        writer: ReportWriter,
+        *,
+        toggl: TogglClient | None = None,
+        fibery: FiberyClient | None = None,
+    ) -> None:
+        self._settings = settings
+        self._secrets = secrets
+        self._writer = writer
+        self._toggl = toggl
+        self._fibery = fibery
+        self._parser = DescriptionParser(settings.parsing)
+        self._stores: dict[str, EnrichmentStore] = {}
+
+    def toggl(self) -> TogglClient:
+        if self._toggl is None:
+            self._toggl = TogglClient.create(
+                self._settings.toggl, self._settings.http, self._secrets.require_toggl()
+            )
+        return self._toggl
+
+    def fibery(self) -> FiberyClient:
+        if self._fibery is None:
+            if not self._settings.fibery.base_url:
+                raise ConfigError("fibery.base_url is not set: set FIBERY_BASE_URL")
+            self._fibery = FiberyClient.create(
+                self._settings.fibery, self._settings.http, self._secrets.require_fibery()
+            )
+        return self._fibery
+
+    async def aclose(self) -> None:
+        for client in (self._toggl, self._fibery):
+            if client is not None:
+                await client.aclose()
+
+    def all(self) -> list[Callable[..., Any]]:
+        """Activities for ``Worker(activities=...)``."""
+        return [
+            self.record_run_status,
+            self.cleanup_toggl_stage,
+            self.fetch_toggl_data,
+            self.aggregate_toggl_data,
+            self.generate_toggl_report,
+            self.cleanup_fibery_stage,
+            self.extract_fibery_entities,
+            self.enrich_scrum_task,
+            self.enrich_scrum_bug,
+            self.enrich_product_feature,
+            self.default_enrich_entity,
+            self.generate_person_reports,
+            self.save_enriched_data,
+            self.generate_team_report,
+        ]
+
+    # ---------------------------------------------------------------- metadata
+
+    @activity.defn(name="record_run_status")
+    @classified
+    async def record_run_status(self, update: RunStatusUpdate) -> None:
+        record(folder_of(update.run), update)
+
+    # ------------------------------------------------------------ toggl stage
+
+    @activity.defn(name="cleanup_toggl_stage")
+    @classified
+    async def cleanup_toggl_stage(self, run: RunRef) -> list[str]:
+        return folder_of(run).remove(RAW_TOGGL, PARTIAL_FETCH, TOGGL_AGGREGATED, TOGGL_SUMMARY)
+
+    @activity.defn(name="fetch_toggl_data")
+    @classified
+    async def fetch_toggl_data(self, params: FetchInput) -> FetchResult:
+        """Fetch the whole range page by page, heartbeating the cursor after each stored page."""
+        folder = folder_of(params.run)
+        toggl = self.toggl()
+        requests_before = toggl.request_count
+        workspace_id = await toggl.workspace_id()
+        users = await toggl.workspace_users(workspace_id)
+        user_ids = None
+        if params.users:
+            user_ids = [u.id for u in await toggl.resolve_user_ids(params.users)]
+
+        checkpoint = _checkpoint_from_heartbeat()
+        partial = folder.file(PARTIAL_FETCH)
+        pages = _truncate_pages(partial, checkpoint.pages if checkpoint else 0)
+        resumed_from = pages
+        if checkpoint is not None and checkpoint.cursor is None:
+            page_iter = None
+        else:
+            page_iter = toggl.iter_time_entry_pages(
+                params.start_date,
+                params.end_date,
+                user_ids,
+                checkpoint.cursor if checkpoint else None,
+                workspace_id=workspace_id,
+            )
+        earlier_requests = checkpoint.requests if checkpoint else 0
+        if page_iter is not None:
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("a", encoding="utf-8") as sink:
+                async for page in page_iter:
+                    line = {
+                        "entries": [e.model_dump(mode="json") for e in page.entries],
+                        "stats": page.stats.model_dump(),
+                    }
+                    sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    sink.flush()
+                    pages += 1
+                    activity.heartbeat(
+                        FetchCheckpoint(
+                            cursor=page.next_cursor,
+                            pages=pages,
+                            requests=earlier_requests + toggl.request_count - requests_before,
+                        ).model_dump(mode="json")
+                    )
+
+        entries, stats = _read_pages(partial)
+        raw = RawTogglData(
+            start_date=params.start_date,
+            end_date=params.end_date,
+            workspace_id=workspace_id,
+            user_filter=params.users,
+            users=users,
+            fetched_at=activity.info().current_attempt_scheduled_time,
+            request_count=earlier_requests + toggl.request_count - requests_before,
+            statistics=stats,
+            entries=entries,
+        )
+        folder.save(RAW_TOGGL, raw)
+        partial.unlink(missing_ok=True)
+        dropped = (
+            stats.duplicates_dropped
+            + stats.running_entries_dropped
+            + stats.negative_durations_dropped
+            + stats.malformed_rows_dropped
+        )
+        return FetchResult(
+            entries=len(entries),
+            users=len({e.user_id for e in entries}),
+            requests=raw.request_count,
+            pages=pages,
+            resumed_from_page=resumed_from,
+            dropped=dropped,
+        )
+
+    @activity.defn(name="aggregate_toggl_data")
+    @classified
+    async def aggregate_toggl_data(self, run: RunRef) -> AggregateResult:
+        folder = folder_of(run)
+        raw = folder.load(RAW_TOGGL, RawTogglData)
+        result = aggregate(raw.entries, raw.users, raw.start_date, raw.end_date, self._parser)
+        folder.save(TOGGL_AGGREGATED, result)
+        stats = result.statistics
+        return AggregateResult(
+            users=stats.user_count,
+            entries=stats.entry_count,
+            matched_entries=stats.matched_entry_count,
+            unmatched_entries=stats.unmatched_entry_count,
+            entities=stats.unique_entity_count,
+            total_seconds=stats.total_seconds,
+        )
+
+    @activity.defn(name="generate_toggl_report")
+    @classified
+    async def generate_toggl_report(self, run: RunRef) -> ReportResult:
+        folder = folder_of(run)
+        text = await self._writer.toggl_summary(folder.load(TOGGL_AGGREGATED, TogglAggregated))
+        folder.save_text(TOGGL_SUMMARY, text)
+        return ReportResult(path=TOGGL_SUMMARY, writer=self._writer.name, characters=len(text))
+
+    # ----------------------------------------------------------- fibery stage
+
+    @activity.defn(name="cleanup_fibery_stage")
+    @classified
+    async def cleanup_fibery_stage(self, run: RunRef) -> list[str]:
+        self._stores.pop(str(folder_of(run).path), None)
+        return folder_of(run).remove(
+            ENRICHED_DATA, ENRICHMENT_PARTS_DIR, INDIVIDUAL_DIR, TEAM_SUMMARY
+        )
+
+    @activity.defn(name="extract_fibery_entities")
+    @classified
+    async def extract_fibery_entities(self, run: RunRef) -> ExtractResult:
+        folder = folder_of(run)
+        if not folder.exists(TOGGL_AGGREGATED):
+            raise UserInputError(
+                f"run {run.run_id} has no {TOGGL_AGGREGATED}: run the Toggl stage first"
+            )
+        aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
+        ids_by_type = referenced_entities(aggregated)
+        plan = self._store(folder).write_plan(ids_by_type, self._settings.fibery.batch_size)
+        enrichment = self._settings.enrichment
+        batches = [
+            EnrichmentBatch(
+                type_key=item.type_key,
+                index=item.index,
+                size=len(item.ids),
+                activity=enrichment.for_type(item.type_key).activity,
+            )
+            for item in plan
+        ]
+        return ExtractResult(
+            batches=batches,
+            entities_by_type={k: len(v) for k, v in ids_by_type.items()},
+            max_concurrent_by_type={k: enrichment.for_type(k).max_concurrent for k in ids_by_type},
+            user_ids=[u.user_id for u in aggregated.users],
+        )
+
+    @activity.defn(name="enrich_scrum_task")
+    @classified
+    async def enrich_scrum_task(self, params: EnrichBatchInput) -> EnrichBatchResult:
+        return await self._enrich(params, "enrich_scrum_task")
+
+    @activity.defn(name="enrich_scrum_bug")
+    @classified
+    async def enrich_scrum_bug(self, params: EnrichBatchInput) -> EnrichBatchResult:
+        return await self._enrich(params, "enrich_scrum_bug")
+
+    @activity.defn(name="enrich_product_feature")
+    @classified
+    async def enrich_product_feature(self, params: EnrichBatchInput) -> EnrichBatchResult:
+        return await self._enrich(params, "enrich_product_feature")
+
+    @activity.defn(name="default_enrich_entity")
+    @classified
+    async def default_enrich_entity(self, params: EnrichBatchInput) -> EnrichBatchResult:
+        return await self._enrich(params, "default_enrich_entity")
+
+    async def _enrich(self, params: EnrichBatchInput, enricher_name: str) -> EnrichBatchResult:
+        batch = params.batch
+        store = self._store(folder_of(params.run))
+        ids = store.batch_ids(batch.type_key, batch.index)
+        if batch.type_key == UNKNOWN_TYPE:
+            entities = [
+                EnrichedEntity(
+                    type_key=batch.type_key,
+                    public_id=public_id,
+                    status="error",
+                    error="the description names no [database] [type], so the entity"
+                    " cannot be looked up in Fibery",
+                )
+                for public_id in ids
+            ]
+        else:
+            config = self._settings.enrichment.for_type(batch.type_key)
+            fetched = await self.fibery().fetch_entities(batch.type_key, ids, config)
+            enrich = enricher_for(enricher_name)
+            entities = [enrich(e) if e.status == "found" else e for e in fetched]
+        store.save_batch(batch.type_key, batch.index, entities)
+        return EnrichBatchResult(
+            type_key=batch.type_key,
+            index=batch.index,
+            found=sum(e.status == "found" for e in entities),
+            not_found=sum(e.status == "not_found" for e in entities),
+            error=sum(e.status == "error" for e in entities),
+        )
+
+    @activity.defn(name="generate_person_reports")
+    @classified
+    async def generate_person_reports(self, params: PersonReportInput) -> PersonReportsResult:
+        folder = folder_of(params.run)
+        store = self._store(folder)
+        aggregated = store.aggregated()
+        users = {u.user_id: u for u in aggregated.users}
+        missing = [uid for uid in params.user_ids if uid not in users]
+        if missing:
+            raise UserInputError(f"users {missing} are not in {TOGGL_AGGREGATED}")
+        paths = []
+        for uid in params.user_ids:
+            user = users[uid]
+            text = await self._writer.person_report(
+                user, store.entities_for(user), (aggregated.start_date, aggregated.end_date)
+            )
+            path = folder.individual_report(user_slug(user.user_name, user.user_id))
+            folder.save_text(path, text)
+            paths.append(path)
+            activity.heartbeat(len(paths))
+        return PersonReportsResult(paths=paths, writer=self._writer.name)
+
+    @activity.defn(name="save_enriched_data")
+    @classified
+    async def save_enriched_data(self, run: RunRef) -> SaveEnrichedResult:
+        folder = folder_of(run)
+        store = self._store(folder)
+        entities = store.all_entities()
+        statuses = [e.status for e in entities]
+        data = EnrichedData(
+            aggregated=store.aggregated(),
+            entities=entities,
+            statistics={
+                "entities": len(entities),
+                "found": statuses.count("found"),
+                "not_found": statuses.count("not_found"),
+                "error": statuses.count("error"),
+                "by_type": store.counts_by_type(),
+            },
+        )
+        folder.save(ENRICHED_DATA, data)
+        return SaveEnrichedResult(
+            entities=len(entities),
+            found=statuses.count("found"),
+            not_found=statuses.count("not_found"),
+            error=statuses.count("error"),
+            path=ENRICHED_DATA,
+        )
+
+    @activity.defn(name="generate_team_report")
+    @classified
+    async def generate_team_report(self, run: RunRef) -> ReportResult:
+        folder = folder_of(run)
+        text = await self._writer.team_report(folder.load(ENRICHED_DATA, EnrichedData))
+        folder.save_text(TEAM_SUMMARY, text)
+        self._stores.pop(str(folder.path), None)
+        return ReportResult(path=TEAM_SUMMARY, writer=self._writer.name, characters=len(text))
+
+    def _store(self, folder: RunFolder) -> EnrichmentStore:
+        key = str(folder.path)
+        if key not in self._stores:
+            self._stores[key] = EnrichmentStore(folder)
+        return self._stores[key]
+
+
+class FetchCheckpoint(Message):
+    """Heartbeat details of ``fetch_toggl_data``: how far the stored pages reach."""
+
+    cursor: PageCursor | None
+    pages: int
+    requests: int = 0
+
+
+def _checkpoint_from_heartbeat() -> FetchCheckpoint | None:
+    details = activity.info().heartbeat_details
+    if not details:
+        return None
+    try:
+        return FetchCheckpoint.model_validate(details[0])
+    except ValueError:
+        activity.logger.warning("ignoring unreadable fetch checkpoint; starting over")
+        return None
+
+
+def _truncate_pages(partial: Path, keep: int) -> int:
+    """Keep the first ``keep`` page lines of the partial file (drop a torn last write)."""
+    if keep <= 0 or not partial.exists():
+        partial.unlink(missing_ok=True)
+        return 0
+    lines = partial.read_text(encoding="utf-8").splitlines(keepends=True)
+    complete = [line for line in lines[:keep] if line.endswith("\n")]
+    partial.write_text("".join(complete), encoding="utf-8")
+    return len(complete)
+
+
+def _read_pages(partial: Path) -> tuple[list[TimeEntry], FetchStatistics]:
+    """All entries of the stored pages, with duplicates across pages dropped and counted."""
+    entries: list[TimeEntry] = []
+    stats = FetchStatistics()
+    seen: set[int] = set()
+    if not partial.exists():
+        return entries, stats
+    with partial.open(encoding="utf-8") as source:
+        for line in source:
+            page = json.loads(line)
+            stats = add_statistics(stats, FetchStatistics.model_validate(page["stats"]))
+            for item in page["entries"]:
+                entry = TimeEntry.model_validate(item)
+                if entry.id in seen:
+                    stats.duplicates_dropped += 1
+                    stats.entries_kept -= 1
+                    continue
+                seen.add(entry.id)
+                entries.append(entry)
+    return entries, stats

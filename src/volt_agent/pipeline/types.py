@@ -1,0 +1,159 @@
+"""Typed inputs and outputs that cross Temporal: small references and counts, never bulk data.
+
+Everything here is visible in the Temporal UI, so nothing here may hold a token.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from volt_agent.config import Settings
+
+WORKFLOW_NAME = "TogglFiberyPipeline"
+StartFrom = Literal["toggl", "fibery"]
+RunStatus = Literal["in_progress", "completed", "failed", "cancelled"]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PipelineInput(Message):
+    start_date: date
+    end_date: date
+    users: list[str] | None = None
+    start_from: StartFrom = "toggl"
+    run_id: str
+    config: Settings = Field(default_factory=Settings)
+    """Non-secret settings snapshot; tokens stay in the worker's environment."""
+
+
+class RunRef(Message):
+    """Where a run's files live. Activities read and write there and return only counts."""
+
+    output_dir: Path
+    run_id: str
+
+    @property
+    def folder(self) -> Path:
+        return self.output_dir / self.run_id
+
+
+class RunStatusUpdate(Message):
+    run: RunRef
+    workflow_id: str
+    status: RunStatus
+    starting: bool = False
+    """True on the first update of a workflow execution (a new run or a re-run)."""
+    parameters: dict[str, object] = Field(default_factory=dict)
+    stage_completed: str | None = None
+    stage_failed: str | None = None
+    error: str | None = None
+    statistics: dict[str, object] = Field(default_factory=dict)
+    temporal: dict[str, str] = Field(default_factory=dict)
+    at: str
+    """ISO time from ``workflow.now()``; the activity never reads the clock for metadata."""
+
+
+class FetchInput(Message):
+    run: RunRef
+    start_date: date
+    end_date: date
+    users: list[str] | None = None
+
+
+class FetchResult(Message):
+    entries: int
+    users: int
+    requests: int
+    pages: int
+    resumed_from_page: int = 0
+    dropped: int = 0
+
+
+class AggregateResult(Message):
+    users: int
+    entries: int
+    matched_entries: int
+    unmatched_entries: int
+    entities: int
+    total_seconds: int
+
+
+class ReportResult(Message):
+    path: str
+    writer: str
+    characters: int
+
+
+class EnrichmentBatch(Message):
+    """One batch of entity ids of one type; the ids themselves live in the run's plan file."""
+
+    type_key: str
+    index: int
+    size: int
+    activity: str
+
+
+class ExtractResult(Message):
+    batches: list[EnrichmentBatch]
+    entities_by_type: dict[str, int]
+    max_concurrent_by_type: dict[str, int]
+    user_ids: list[int]
+
+
+class EnrichBatchInput(Message):
+    run: RunRef
+    batch: EnrichmentBatch
+
+
+class EnrichBatchResult(Message):
+    type_key: str
+    index: int
+    found: int
+    not_found: int
+    error: int
+
+
+class PersonReportInput(Message):
+    run: RunRef
+    user_ids: list[int]
+
+
+class PersonReportsResult(Message):
+    paths: list[str]
+    writer: str
+
+
+class SaveEnrichedResult(Message):
+    entities: int
+    found: int
+    not_found: int
+    error: int
+    path: str
+
+
+class TypeProgress(Message):
+    done: int = 0
+    total: int = 0
+
+
+class Progress(Message):
+    """Answer of the ``get_progress`` query."""
+
+    run_id: str
+    status: RunStatus = "in_progress"
+    current_stage: str = "starting"
+    current_activity: str = ""
+    activity_index: int = 0
+    activities_total: int = 10
+    percentage: float = 0.0
+    eta_seconds: float | None = None
+    elapsed_seconds: float = 0.0
+    details: dict[str, TypeProgress] = Field(default_factory=dict)
+    rate_per_second: float | None = None
+    """Work items (batches, users) finished per second in the current activity."""

@@ -1,0 +1,329 @@
+"""The ``TogglFiberyPipeline`` workflow: sequencing, fan-out, timeouts and retry choices only.
+
+No I/O, no clock but ``workflow.now()``, no randomness. Activities are called by name and
+exchange only references and counts (see ``pipeline.types``), so history grows with
+batches and users, never with time entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from volt_agent.config import RetrySettings, Settings
+    from volt_agent.pipeline.rolling_window import process_with_rolling_window
+    from volt_agent.pipeline.types import (
+        WORKFLOW_NAME,
+        AggregateResult,
+        EnrichBatchInput,
+        EnrichBatchResult,
+        EnrichmentBatch,
+        ExtractResult,
+        FetchInput,
+        FetchResult,
+        PersonReportInput,
+        PersonReportsResult,
+        PipelineInput,
+        Progress,
+        ReportResult,
+        RunRef,
+        RunStatus,
+        RunStatusUpdate,
+        SaveEnrichedResult,
+        TypeProgress,
+    )
+
+R = TypeVar("R", bound=BaseModel)
+
+STAGE_TOGGL = "toggl"
+STAGE_FIBERY = "fibery"
+ACTIVITIES_TOTAL = 10
+
+
+def retry_policy(settings: RetrySettings) -> RetryPolicy:
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=settings.initial_interval_seconds),
+        backoff_coefficient=settings.backoff_coefficient,
+        maximum_interval=timedelta(seconds=settings.maximum_interval_seconds),
+        maximum_attempts=settings.maximum_attempts,
+        non_retryable_error_types=[
+            "AuthError",
+            "QuotaExceededError",
+            "BadRequestError",
+            "ResponseFormatError",
+            "UserInputError",
+            "ConfigError",
+            "StorageError",
+        ],
+    )
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class TogglFiberyPipeline:
+    def __init__(self) -> None:
+        self._progress = Progress(run_id="")
+        self._started: datetime | None = None
+        self._activity_started: datetime | None = None
+        self._work_done = 0
+        self._work_total = 0
+
+    # ----------------------------------------------------------------- queries
+
+    @workflow.query(name="get_progress")
+    def get_progress(self) -> Progress:
+        now = workflow.now()
+        progress = self._progress.model_copy(deep=True)
+        if self._started is not None:
+            progress.elapsed_seconds = round((now - self._started).total_seconds(), 1)
+        fraction = self._fraction()
+        progress.percentage = round(100 * fraction, 1)
+        if 0 < fraction < 1 and progress.elapsed_seconds > 0:
+            progress.eta_seconds = round(progress.elapsed_seconds * (1 - fraction) / fraction, 1)
+        elif fraction >= 1:
+            progress.eta_seconds = 0.0
+        if self._activity_started is not None and self._work_done:
+            spent = (now - self._activity_started).total_seconds()
+            progress.rate_per_second = round(self._work_done / spent, 2) if spent > 0 else None
+        return progress
+
+    def _fraction(self) -> float:
+        if self._progress.status == "completed":
+            return 1.0
+        base = self._progress.activity_index
+        within = self._work_done / self._work_total if self._work_total else 0.0
+        return min(1.0, (base + within) / ACTIVITIES_TOTAL)
+
+    # --------------------------------------------------------------------- run
+
+    @workflow.run
+    async def run(self, params: PipelineInput) -> SaveEnrichedResult | AggregateResult:
+        self._started = workflow.now()
+        self._params = params
+        self._settings: Settings = params.config
+        self._run = RunRef(output_dir=self._settings.output_dir, run_id=params.run_id)
+        self._progress = Progress(run_id=params.run_id, activities_total=ACTIVITIES_TOTAL)
+        self._statistics: dict[str, Any] = {}
+        await self._record("in_progress", starting=True)
+        stage = STAGE_TOGGL if params.start_from == "toggl" else STAGE_FIBERY
+        try:
+            if params.start_from == "toggl":
+                await self._toggl_stage()
+                await self._record("in_progress", stage_completed=STAGE_TOGGL)
+            stage = STAGE_FIBERY
+            result = await self._fibery_stage()
+        except (asyncio.CancelledError, CancelledError):
+            self._progress.status = "cancelled"
+            await self._record("cancelled", stage_failed=stage, error="cancelled by request")
+            raise
+        except ActivityError as err:
+            message = _root_message(err)
+            self._progress.status = "failed"
+            await self._record("failed", stage_failed=stage, error=message)
+            raise ApplicationError(message, type=_root_type(err), non_retryable=True) from err
+        self._progress.status = "completed"
+        self._progress.current_stage = "done"
+        await self._record("completed", stage_completed=STAGE_FIBERY)
+        return result
+
+    async def _toggl_stage(self) -> None:
+        self._progress.current_stage = STAGE_TOGGL
+        await self._local("cleanup_toggl_stage", 0, self._run)
+        fetched = await self._activity(
+            "fetch_toggl_data",
+            1,
+            FetchInput(
+                run=self._run,
+                start_date=self._params.start_date,
+                end_date=self._params.end_date,
+                users=self._params.users,
+            ),
+            FetchResult,
+            heartbeat=True,
+        )
+        self._statistics["toggl"] = fetched.model_dump()
+        aggregated = await self._local("aggregate_toggl_data", 2, self._run, AggregateResult)
+        self._statistics["aggregation"] = aggregated.model_dump()
+        await self._activity("generate_toggl_report", 3, self._run, ReportResult)
+
+    async def _fibery_stage(self) -> SaveEnrichedResult:
+        self._progress.current_stage = STAGE_FIBERY
+        await self._local("cleanup_fibery_stage", 4, self._run)
+        plan = await self._local("extract_fibery_entities", 5, self._run, ExtractResult)
+        await self._enrich(plan)
+        reports = self._settings.reports
+        groups = [
+            plan.user_ids[i : i + reports.users_per_activity]
+            for i in range(0, len(plan.user_ids), reports.users_per_activity)
+        ]
+        self._begin("generate_person_reports", 7, total=len(groups))
+        await process_with_rolling_window(
+            groups,
+            lambda ids: self._execute(
+                "generate_person_reports",
+                PersonReportInput(run=self._run, user_ids=ids),
+                PersonReportsResult,
+            ),
+            reports.max_concurrent,
+            on_done=lambda _ids, _res: self._advance(),
+        )
+        saved = await self._local("save_enriched_data", 8, self._run, SaveEnrichedResult)
+        self._statistics["enrichment"] = saved.model_dump()
+        await self._activity("generate_team_report", 9, self._run, ReportResult)
+        return saved
+
+    async def _enrich(self, plan: ExtractResult) -> None:
+        """Activity 6: a rolling window over each type's batches; the types run side by side."""
+        self._begin("enrich_entities", 6, total=len(plan.batches))
+        by_type: dict[str, list[EnrichmentBatch]] = {}
+        for batch in plan.batches:
+            by_type.setdefault(batch.type_key, []).append(batch)
+        self._progress.details = {
+            key: TypeProgress(done=0, total=count) for key, count in plan.entities_by_type.items()
+        }
+        counts = {"found": 0, "not_found": 0, "error": 0}
+
+        def done(batch: EnrichmentBatch, result: EnrichBatchResult) -> None:
+            self._advance()
+            self._progress.details[batch.type_key].done += batch.size
+            for key in counts:
+                counts[key] += getattr(result, key)
+
+        await asyncio.gather(
+            *(
+                process_with_rolling_window(
+                    batches,
+                    lambda b: self._execute(
+                        b.activity, EnrichBatchInput(run=self._run, batch=b), EnrichBatchResult
+                    ),
+                    plan.max_concurrent_by_type.get(key, 1),
+                    on_done=done,
+                )
+                for key, batches in sorted(by_type.items())
+            )
+        )
+        self._statistics["enrichment_batches"] = {"batches": len(plan.batches), **counts}
+
+    # ----------------------------------------------------------------- helpers
+
+    def _begin(self, name: str, index: int, total: int = 0) -> None:
+        self._progress.current_activity = name
+        self._progress.activity_index = index
+        self._activity_started = workflow.now()
+        self._work_done = 0
+        self._work_total = total
+
+    def _advance(self) -> None:
+        self._work_done += 1
+
+    def _options(self, *, heartbeat: bool = False) -> dict[str, Any]:
+        retry = self._settings.retry
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timedelta(seconds=retry.activity_timeout_seconds),
+            "retry_policy": retry_policy(retry),
+        }
+        if heartbeat:
+            options["heartbeat_timeout"] = timedelta(seconds=retry.heartbeat_timeout_seconds)
+        return options
+
+    async def _execute(self, name: str, arg: BaseModel, result_type: type[R]) -> R:
+        result: R = await workflow.execute_activity(
+            name, arg, result_type=result_type, **self._options()
+        )
+        return result
+
+    async def _activity(
+        self,
+        name: str,
+        index: int,
+        arg: BaseModel,
+        result_type: type[R],
+        *,
+        heartbeat: bool = False,
+    ) -> R:
+        self._begin(name, index)
+        result: R = await workflow.execute_activity(
+            name, arg, result_type=result_type, **self._options(heartbeat=heartbeat)
+        )
+        return result
+
+    async def _local(
+        self, name: str, index: int, arg: BaseModel, result_type: type[R] | None = None
+    ) -> R:
+        self._begin(name, index)
+        result: R = await workflow.execute_local_activity(
+            name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=timedelta(seconds=self._settings.retry.activity_timeout_seconds),
+            retry_policy=retry_policy(self._settings.retry),
+        )
+        return result
+
+    async def _record(
+        self,
+        status: RunStatus,
+        *,
+        starting: bool = False,
+        stage_completed: str | None = None,
+        stage_failed: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        info = workflow.info()
+        update = RunStatusUpdate(
+            run=self._run,
+            workflow_id=info.workflow_id,
+            status=status,
+            starting=starting,
+            parameters={
+                "start_date": self._params.start_date.isoformat(),
+                "end_date": self._params.end_date.isoformat(),
+                "users": self._params.users,
+                "start_from": self._params.start_from,
+                "output_dir": str(self._settings.output_dir),
+            },
+            stage_completed=stage_completed,
+            stage_failed=stage_failed,
+            error=error,
+            statistics=dict(self._statistics),
+            temporal={
+                "workflow_id": info.workflow_id,
+                "run_id": info.run_id,
+                "task_queue": info.task_queue,
+                "namespace": info.namespace,
+            },
+            at=workflow.now().isoformat(),
+        )
+        await workflow.execute_local_activity(
+            "record_run_status",
+            update,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+
+
+def _root(err: BaseException) -> BaseException:
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return err
+
+
+def _root_message(err: BaseException) -> str:
+    root = _root(err)
+    if isinstance(root, ApplicationError):
+        return root.message
+    return str(root) or type(root).__name__
+
+
+def _root_type(err: BaseException) -> str:
+    root = _root(err)
+    if isinstance(root, ApplicationError) and root.type:
+        return root.type
+    return type(root).__name__

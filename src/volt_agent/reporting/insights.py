@@ -1,0 +1,278 @@
+"""Findings of "what looks wrong", computed from aggregated time and enriched Fibery entities.
+
+Pure and deterministic. Every insight is derived from the data it names (a person, an
+entity, an amount of time) and never invented; reports only render them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import ConfigDict, computed_field
+
+from volt_agent.domain.aggregation import UNKNOWN_TYPE
+from volt_agent.domain.models import (
+    EnrichedData,
+    EnrichedEntity,
+    EntityKey,
+    EntryRef,
+    MatchedEntity,
+    Model,
+    UserAggregate,
+    hours,
+)
+from volt_agent.domain.parsing import id_sort_key
+from volt_agent.reporting.markdown import fmt_date, fmt_hours, fmt_pct, truncate
+
+InsightKind = Literal[
+    "closed_entity_time",
+    "deleted_entity_time",
+    "entity_error_time",
+    "not_assignee",
+    "no_assignee",
+    "high_unmatched_share",
+    "long_entry",
+    "no_matched_time",
+]
+Severity = Literal["info", "warning"]
+EntityIndex = Mapping[tuple[str, str], EnrichedEntity]
+"""Enriched entities by ``(type_key, public_id)``; see ``index_entities``."""
+
+KIND_ORDER: tuple[InsightKind, ...] = (
+    "closed_entity_time",
+    "deleted_entity_time",
+    "entity_error_time",
+    "not_assignee",
+    "no_assignee",
+    "high_unmatched_share",
+    "no_matched_time",
+    "long_entry",
+)
+KIND_TITLES: dict[InsightKind, str] = {
+    "closed_entity_time": "Time on closed entities",
+    "deleted_entity_time": "Time on entities not found in Fibery (deleted)",
+    "entity_error_time": "Time on entities Fibery could not return",
+    "not_assignee": "Time by people who are not assignees",
+    "no_assignee": "Time on entities with no assignee",
+    "high_unmatched_share": "High share of time without a Fibery reference",
+    "no_matched_time": "People with no time on Fibery entities",
+    "long_entry": "Very long time entries",
+}
+DEFAULT_CLOSED_STATES = frozenset({"Done", "Closed", "Cancelled", "Released"})
+_NAME_LIMIT = 80
+
+
+@dataclass(frozen=True)
+class InsightSettings:
+    """Thresholds of the checks. State names compare case-insensitively."""
+
+    closed_states: frozenset[str] = field(default=DEFAULT_CLOSED_STATES)
+    unmatched_share_threshold: float = 0.4
+    """A person is flagged when unmatched time is more than this fraction of their time."""
+    long_entry_seconds: int = 10 * 3600
+    """An entry longer than this is flagged."""
+
+    def is_closed(self, entity: EnrichedEntity) -> bool:
+        if entity.status != "found" or entity.state is None:
+            return False
+        state = entity.state.casefold()
+        return any(state == closed.casefold() for closed in self.closed_states)
+
+
+class Insight(Model):
+    """One finding. ``seconds`` is the time it concerns; ``message`` is plain, unescaped text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: InsightKind
+    severity: Severity
+    message: str
+    person: str | None = None
+    user_id: int | None = None
+    entity: EntityKey | None = None
+    entity_name: str | None = None
+    seconds: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def hours(self) -> float:
+        return hours(self.seconds)
+
+
+def index_entities(entities: Iterable[EnrichedEntity]) -> dict[tuple[str, str], EnrichedEntity]:
+    """Enriched entities keyed by ``(type_key, public_id)``; the last one wins on duplicates."""
+    return {(e.type_key, e.public_id): e for e in entities}
+
+
+def matched_key(matched: MatchedEntity) -> tuple[str, str]:
+    """The ``(type_key, public_id)`` a matched entity is enriched under."""
+    return (matched.type_key or UNKNOWN_TYPE, matched.entity_id)
+
+
+def display_name(matched: MatchedEntity, entity: EnrichedEntity | None) -> str:
+    """Fibery's name of a found entity, otherwise the name from the Toggl description."""
+    if entity is not None and entity.status == "found" and entity.name:
+        return entity.name
+    return matched.name
+
+
+def entity_ref(type_key: str, public_id: str) -> str:
+    return f"{type_key} #{public_id}"
+
+
+def team_insights(data: EnrichedData, settings: InsightSettings | None = None) -> list[Insight]:
+    """Insights for every person of the run, in ``sort_insights`` order."""
+    index = index_entities(data.entities)
+    found = [i for user in data.aggregated.users for i in user_insights(user, index, settings)]
+    return sort_insights(found)
+
+
+def user_insights(
+    user: UserAggregate, entities: EntityIndex, settings: InsightSettings | None = None
+) -> list[Insight]:
+    """Insights about one person: entity checks for each matched entity, then time checks.
+
+    An entity missing from ``entities`` (not enriched) gives no entity insight. A person with
+    no matched time at all gets ``no_matched_time`` instead of ``high_unmatched_share``.
+    """
+    settings = settings or InsightSettings()
+    found: list[Insight] = []
+    for matched in user.matched:
+        entity = entities.get(matched_key(matched))
+        if entity is not None:
+            found.extend(_entity_insights(user, matched, entity, settings))
+    found.extend(_share_insights(user, settings))
+    found.extend(_long_entries(user, entities, settings))
+    return sort_insights(found)
+
+
+def sort_insights(insights: Iterable[Insight]) -> list[Insight]:
+    """Kind (``KIND_ORDER``), then time descending, person, entity, message."""
+
+    def key(i: Insight) -> tuple[object, ...]:
+        entity = i.entity
+        return (
+            KIND_ORDER.index(i.kind),
+            -i.seconds,
+            i.person or "",
+            entity.type_key if entity else "",
+            id_sort_key(entity.public_id) if entity else (0, 0, ""),
+            i.message,
+        )
+
+    return sorted(insights, key=key)
+
+
+def _entity_insights(
+    user: UserAggregate, matched: MatchedEntity, entity: EnrichedEntity, settings: InsightSettings
+) -> list[Insight]:
+    name = truncate(display_name(matched, entity), _NAME_LIMIT)
+    ref = f"{entity_ref(*matched_key(matched))} {name}"
+    spent = f"{user.user_name} tracked {fmt_hours(matched.seconds)} h on {ref}"
+
+    def make(kind: InsightKind, severity: Severity, message: str) -> Insight:
+        return Insight(
+            kind=kind,
+            severity=severity,
+            message=message,
+            person=user.user_name,
+            user_id=user.user_id,
+            entity=entity.key,
+            entity_name=name,
+            seconds=matched.seconds,
+        )
+
+    if entity.status == "not_found":
+        return [make("deleted_entity_time", "warning", f"{spent}, which is not in Fibery")]
+    if entity.status == "error":
+        reason = truncate(entity.error or "unknown error", _NAME_LIMIT)
+        return [
+            make("entity_error_time", "info", f"{spent}, which Fibery did not return: {reason}")
+        ]
+    found: list[Insight] = []
+    if settings.is_closed(entity):
+        modified = f" (last modified {fmt_date(entity.modified)})" if entity.modified else ""
+        found.append(
+            make("closed_entity_time", "warning", f"{spent}, which is {entity.state}{modified}")
+        )
+    if not entity.assignees:
+        found.append(make("no_assignee", "info", f"{spent}, which has no assignee"))
+    elif not _is_assignee(user, entity.assignees):
+        assignees = truncate(", ".join(entity.assignees), _NAME_LIMIT)
+        found.append(make("not_assignee", "info", f"{spent} but is not an assignee ({assignees})"))
+    return found
+
+
+def _is_assignee(user: UserAggregate, assignees: list[str]) -> bool:
+    me = {v.strip().casefold() for v in (user.user_name, user.email) if v and v.strip()}
+    return any(a.strip().casefold() in me for a in assignees)
+
+
+def _share_insights(user: UserAggregate, settings: InsightSettings) -> list[Insight]:
+    total = user.total_seconds
+    if total <= 0:
+        return []
+    if user.matched_seconds == 0:
+        message = (
+            f"None of {user.user_name}'s {fmt_hours(total)} h"
+            f" ({user.entry_count} entries) references a Fibery entity"
+        )
+        kind: InsightKind = "no_matched_time"
+        seconds = total
+    elif user.unmatched_seconds > settings.unmatched_share_threshold * total:
+        threshold = round(settings.unmatched_share_threshold * 100)
+        message = (
+            f"{fmt_pct(user.unmatched_seconds, total)} of {user.user_name}'s"
+            f" {fmt_hours(total)} h ({fmt_hours(user.unmatched_seconds)} h) has no Fibery"
+            f" reference (threshold {threshold}%)"
+        )
+        kind = "high_unmatched_share"
+        seconds = user.unmatched_seconds
+    else:
+        return []
+    return [
+        Insight(
+            kind=kind,
+            severity="warning",
+            message=message,
+            person=user.user_name,
+            user_id=user.user_id,
+            seconds=seconds,
+        )
+    ]
+
+
+def _long_entries(
+    user: UserAggregate, entities: EntityIndex, settings: InsightSettings
+) -> list[Insight]:
+    over = fmt_hours(settings.long_entry_seconds)
+    sources: list[tuple[EntityKey | None, str, list[EntryRef]]] = [
+        (
+            EntityKey(type_key=matched_key(m)[0], public_id=m.entity_id),
+            truncate(display_name(m, entities.get(matched_key(m))), _NAME_LIMIT),
+            m.entries,
+        )
+        for m in user.matched
+    ]
+    sources += [(None, truncate(a.description, _NAME_LIMIT), a.entries) for a in user.unmatched]
+    return [
+        Insight(
+            kind="long_entry",
+            severity="warning",
+            message=(
+                f"{user.user_name} has a {fmt_hours(ref.seconds)} h entry (over {over} h)"
+                f" on {fmt_date(ref.start)}: "
+                + (f"{entity_ref(key.type_key, key.public_id)} {label}" if key else label)
+            ),
+            person=user.user_name,
+            user_id=user.user_id,
+            entity=key,
+            entity_name=label if key else None,
+            seconds=ref.seconds,
+        )
+        for key, label, refs in sources
+        for ref in refs
+        if ref.seconds > settings.long_entry_seconds
+    ]

@@ -1,0 +1,300 @@
+"""Report view models: totals, rankings and distributions computed from aggregated data.
+
+Pure. All sums are over entry seconds; hours appear only when rendered. Every list has a
+total order (time descending, then type key and numeric id, or name) so that reports are
+byte-for-byte reproducible.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from volt_agent.domain.models import (
+    Comment,
+    EnrichedEntity,
+    EntryRef,
+    MatchedEntity,
+    UserAggregate,
+)
+from volt_agent.domain.parsing import id_sort_key
+from volt_agent.reporting.insights import EntityIndex, display_name, entity_ref, matched_key
+from volt_agent.reporting.markdown import fmt_hours, fmt_pct, inline
+from volt_agent.storage.run_folder import user_slug
+
+NO_PROJECT = "(no project)"
+
+
+@dataclass(frozen=True)
+class PersonTime:
+    name: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class EntityTotal:
+    """Team-wide time on one entity; ``name`` is Fibery's when found, else the Toggl text."""
+
+    type_key: str
+    public_id: str
+    name: str
+    seconds: int
+    entry_count: int
+    people: tuple[PersonTime, ...]
+    entity: EnrichedEntity | None = None
+
+
+@dataclass(frozen=True)
+class ActivityTotal:
+    description: str
+    seconds: int
+    entry_count: int
+    people: tuple[PersonTime, ...]
+
+
+@dataclass(frozen=True)
+class Share:
+    """Time of one group (entity type or project)."""
+
+    label: str
+    seconds: int
+    entry_count: int
+    entity_count: int
+    people_count: int
+
+
+@dataclass(frozen=True)
+class DayTotal:
+    """Time of entries starting on ``day`` (UTC)."""
+
+    day: date
+    seconds: int
+    matched_seconds: int
+    unmatched_seconds: int
+    entry_count: int
+    people_count: int
+
+
+@dataclass(frozen=True)
+class EntityDetail:
+    """One matched entity of a person with what Fibery said about it (``None``: not enriched)."""
+
+    matched: MatchedEntity
+    type_key: str
+    entity: EnrichedEntity | None
+    name: str
+    first_day: date | None
+    last_day: date | None
+    comments: tuple[Comment, ...]
+
+
+def _people(seconds_by_person: dict[tuple[str, int], int]) -> tuple[PersonTime, ...]:
+    ordered = sorted(seconds_by_person.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(PersonTime(name, seconds) for (name, _), seconds in ordered)
+
+
+def _first_entry(entries: list[EntryRef]) -> tuple[datetime, int] | None:
+    return min(((r.start, r.id) for r in entries), default=None)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """A person of the team report with the slug of their report and their top entity."""
+
+    user: UserAggregate
+    slug: str
+    top: MatchedEntity | None
+    top_type_key: str
+    top_name: str
+
+
+def person_rows(users: Sequence[UserAggregate], entities: EntityIndex) -> list[PersonRow]:
+    rows = []
+    for user in users:
+        top = user.matched[0] if user.matched else None
+        key = matched_key(top) if top else ("", "")
+        rows.append(
+            PersonRow(
+                user=user,
+                slug=user_slug(user.user_name, user.user_id),
+                top=top,
+                top_type_key=key[0],
+                top_name=display_name(top, entities.get(key)) if top else "",
+            )
+        )
+    return rows
+
+
+def entity_totals(
+    users: Sequence[UserAggregate], entities: EntityIndex | None = None
+) -> list[EntityTotal]:
+    """Time per entity across people. Without Fibery data the name of the earliest entry wins."""
+    seconds: dict[tuple[str, str], int] = defaultdict(int)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    people: dict[tuple[str, str], dict[tuple[str, int], int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
+    names: dict[tuple[str, str], tuple[tuple[datetime, int] | None, str]] = {}
+    for user in users:
+        for m in user.matched:
+            key = matched_key(m)
+            seconds[key] += m.seconds
+            counts[key] += m.entry_count
+            people[key][(user.user_name, user.user_id)] += m.seconds
+            first = _first_entry(m.entries)
+            current = names.get(key)
+            if current is None or (
+                first is not None and (current[0] is None or first < current[0])
+            ):
+                names[key] = (first, m.name)
+    index = entities or {}
+    totals = []
+    for key, total in seconds.items():
+        entity = index.get(key)
+        name = names[key][1]
+        if entity is not None and entity.status == "found" and entity.name:
+            name = entity.name
+        totals.append(
+            EntityTotal(key[0], key[1], name, total, counts[key], _people(people[key]), entity)
+        )
+    totals.sort(key=lambda t: (-t.seconds, t.type_key, id_sort_key(t.public_id)))
+    return totals
+
+
+def activity_totals(users: Sequence[UserAggregate]) -> list[ActivityTotal]:
+    """Unmatched time per cleaned description across people."""
+    seconds: dict[str, int] = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
+    people: dict[str, dict[tuple[str, int], int]] = defaultdict(lambda: defaultdict(int))
+    for user in users:
+        for a in user.unmatched:
+            seconds[a.description] += a.seconds
+            counts[a.description] += a.entry_count
+            people[a.description][(user.user_name, user.user_id)] += a.seconds
+    totals = [ActivityTotal(d, s, counts[d], _people(people[d])) for d, s in seconds.items()]
+    totals.sort(key=lambda t: (-t.seconds, t.description))
+    return totals
+
+
+def _shares(users: Sequence[UserAggregate], by_project: bool) -> list[Share]:
+    seconds: dict[str, int] = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
+    keys: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    people: dict[str, set[int]] = defaultdict(set)
+    for user in users:
+        for m in user.matched:
+            label = (m.project or NO_PROJECT) if by_project else matched_key(m)[0]
+            seconds[label] += m.seconds
+            counts[label] += m.entry_count
+            keys[label].add(matched_key(m))
+            people[label].add(user.user_id)
+    shares = [
+        Share(label, s, counts[label], len(keys[label]), len(people[label]))
+        for label, s in seconds.items()
+    ]
+    shares.sort(key=lambda s: (-s.seconds, s.label))
+    return shares
+
+
+def type_shares(users: Sequence[UserAggregate]) -> list[Share]:
+    """Matched time per entity type key (``Space/Type``)."""
+    return _shares(users, by_project=False)
+
+
+def project_shares(users: Sequence[UserAggregate]) -> list[Share]:
+    """Matched time per project tag of the description."""
+    return _shares(users, by_project=True)
+
+
+def day_totals(users: Sequence[UserAggregate]) -> list[DayTotal]:
+    """Time per UTC calendar day of entry start, only days with entries, oldest first."""
+    matched: dict[date, int] = defaultdict(int)
+    unmatched: dict[date, int] = defaultdict(int)
+    counts: dict[date, int] = defaultdict(int)
+    people: dict[date, set[int]] = defaultdict(set)
+    for user in users:
+        groups = [(True, m.entries) for m in user.matched]
+        groups += [(False, a.entries) for a in user.unmatched]
+        for is_matched, refs in groups:
+            for ref in refs:
+                day = ref.start.astimezone(UTC).date()
+                (matched if is_matched else unmatched)[day] += ref.seconds
+                counts[day] += 1
+                people[day].add(user.user_id)
+    return [
+        DayTotal(
+            day,
+            matched[day] + unmatched[day],
+            matched[day],
+            unmatched[day],
+            counts[day],
+            len(people[day]),
+        )
+        for day in sorted(counts)
+    ]
+
+
+def _comment_order(item: tuple[int, Comment]) -> tuple[float, int]:
+    index, comment = item
+    created = comment.created
+    if created is None:
+        return (float("-inf"), index)
+    return (created.replace(tzinfo=created.tzinfo or UTC).timestamp(), index)
+
+
+def entity_details(
+    user: UserAggregate, entities: EntityIndex, max_comments: int = 3
+) -> list[EntityDetail]:
+    """A person's matched entities in report order, each with its newest comments first."""
+    details = []
+    for m in user.matched:
+        key = matched_key(m)
+        entity = entities.get(key)
+        days = [r.start.astimezone(UTC).date() for r in m.entries]
+        comments: tuple[Comment, ...] = ()
+        if entity is not None and max_comments > 0:
+            ordered = sorted(enumerate(entity.comments), key=_comment_order)
+            comments = tuple(c for _, c in reversed(ordered[-max_comments:]))
+        details.append(
+            EntityDetail(
+                matched=m,
+                type_key=key[0],
+                entity=entity,
+                name=display_name(m, entity),
+                first_day=min(days, default=None),
+                last_day=max(days, default=None),
+                comments=comments,
+            )
+        )
+    return details
+
+
+def person_summary(user: UserAggregate, entities: EntityIndex) -> str:
+    """A short markdown-safe paragraph of where a person's time went, built from the data."""
+    total = user.total_seconds
+    parts = [f"Tracked {fmt_hours(total)} h in {user.entry_count} entries."]
+    if total <= 0:
+        return " ".join(parts)
+    if user.matched:
+        top = user.matched[0]
+        name = inline(display_name(top, entities.get(matched_key(top))), 80)
+        count = len(user.matched)
+        parts.append(
+            f"{fmt_pct(user.matched_seconds, total)} ({fmt_hours(user.matched_seconds)} h) went"
+            f" to {count} Fibery {'entity' if count == 1 else 'entities'}, most to"
+            f" {inline(entity_ref(*matched_key(top)))} {name} ({fmt_hours(top.seconds)} h)."
+        )
+    else:
+        parts.append("None of it referenced a Fibery entity.")
+    if user.unmatched:
+        top_activity = user.unmatched[0]
+        parts.append(
+            f"{fmt_pct(user.unmatched_seconds, total)} ({fmt_hours(user.unmatched_seconds)} h)"
+            f" had no Fibery reference, mostly {inline(top_activity.description, 80)}"
+            f" ({fmt_hours(top_activity.seconds)} h)."
+        )
+    else:
+        parts.append("All of it referenced Fibery entities.")
+    return " ".join(parts)

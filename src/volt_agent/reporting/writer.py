@@ -1,0 +1,179 @@
+"""Report writers: the ``ReportWriter`` contract and the built-in jinja2 template writer.
+
+A writer turns run data into markdown text and nothing more: the caller decides where the
+text is saved (``reports/toggl_summary.md``, ``reports/individual/{user_slug}.md``,
+``reports/team_summary.md``). Methods are async so a writer backed by an LLM can await it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, Protocol
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from volt_agent.domain.models import EnrichedData, EnrichedEntity, TogglAggregated, UserAggregate
+from volt_agent.reporting.insights import (
+    KIND_ORDER,
+    KIND_TITLES,
+    InsightSettings,
+    index_entities,
+    team_insights,
+    user_insights,
+)
+from volt_agent.reporting.markdown import (
+    fmt_count,
+    fmt_date,
+    fmt_day,
+    fmt_hours,
+    fmt_pct,
+    fmt_value,
+    inline,
+)
+from volt_agent.reporting.views import (
+    activity_totals,
+    day_totals,
+    entity_details,
+    entity_totals,
+    person_rows,
+    person_summary,
+    project_shares,
+    type_shares,
+)
+
+TEMPLATE_WRITER_NOTE = "Written by the built-in template writer (no LLM)."
+
+
+class ReportWriter(Protocol):
+    """Writes the markdown reports of a run; returns the text, does not save it."""
+
+    @property
+    def name(self) -> str:
+        """Short id of the writer recorded with each report, e.g. ``template``."""
+        ...
+
+    async def toggl_summary(self, data: TogglAggregated) -> str:
+        """``toggl_summary.md``: time per person, entity, activity, type and day."""
+        ...
+
+    async def person_report(
+        self,
+        user: UserAggregate,
+        entities: dict[tuple[str, str], EnrichedEntity],
+        period: tuple[date, date],
+    ) -> str:
+        """``individual/{user_slug}.md`` of one person.
+
+        ``entities`` maps ``(type_key, public_id)`` to the enriched entity; a matched entity
+        without a type is looked up under ``aggregation.UNKNOWN_TYPE``.
+        """
+        ...
+
+    async def team_report(self, data: EnrichedData) -> str:
+        """``team_summary.md``: accomplishments, focus, allocation and unusual patterns."""
+        ...
+
+
+def template_environment() -> Environment:
+    """The jinja2 environment of the packaged templates, with the report filters."""
+    env = Environment(
+        loader=PackageLoader("volt_agent", "reporting/templates"),
+        # markdown, not HTML: HTML escaping would garble it; the `md` filter escapes input
+        autoescape=False,  # noqa: S701
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        md=inline,
+        h=fmt_hours,
+        pct=fmt_pct,
+        date=fmt_date,
+        day=fmt_day,
+        count=fmt_count,
+        value=fmt_value,
+    )
+    return env
+
+
+class TemplateReportWriter:
+    """Deterministic reports from templates: no network, no clock; says so in every report."""
+
+    name = "template"
+
+    def __init__(
+        self,
+        settings: InsightSettings | None = None,
+        top_n: int = 10,
+        max_comments: int = 3,
+    ) -> None:
+        self.settings = settings or InsightSettings()
+        self.top_n = top_n
+        self.max_comments = max_comments
+        self._env = template_environment()
+
+    def _render(self, template: str, **context: Any) -> str:
+        return self._env.get_template(template).render(
+            note=TEMPLATE_WRITER_NOTE, top_n=self.top_n, **context
+        )
+
+    async def toggl_summary(self, data: TogglAggregated) -> str:
+        users = data.users
+        return self._render(
+            "toggl_summary.md.j2",
+            start=data.start_date,
+            end=data.end_date,
+            stats=data.statistics,
+            users=users,
+            entities=entity_totals(users),
+            activities=activity_totals(users),
+            types=type_shares(users),
+            days=day_totals(users),
+        )
+
+    async def person_report(
+        self,
+        user: UserAggregate,
+        entities: Mapping[tuple[str, str], EnrichedEntity],
+        period: tuple[date, date],
+    ) -> str:
+        return self._render(
+            "person_report.md.j2",
+            start=period[0],
+            end=period[1],
+            user=user,
+            summary=person_summary(user, entities),
+            details=entity_details(user, entities, self.max_comments),
+            days=day_totals([user]),
+            insights=user_insights(user, entities, self.settings),
+        )
+
+    async def team_report(self, data: EnrichedData) -> str:
+        aggregated = data.aggregated
+        users = aggregated.users
+        index = index_entities(data.entities)
+        totals = entity_totals(users, index)
+        insights = team_insights(data, self.settings)
+        statuses = [index[(t.type_key, t.public_id)].status for t in totals if t.entity]
+        return self._render(
+            "team_summary.md.j2",
+            start=aggregated.start_date,
+            end=aggregated.end_date,
+            stats=aggregated.statistics,
+            status_counts={s: statuses.count(s) for s in ("found", "not_found", "error")},
+            not_enriched=sum(1 for t in totals if t.entity is None),
+            closed_states=sorted(self.settings.closed_states),
+            closed=[t for t in totals if t.entity and self.settings.is_closed(t.entity)],
+            entities=totals,
+            types=type_shares(users),
+            projects=project_shares(users),
+            people=person_rows(users, index),
+            insight_count=len(insights),
+            insight_groups=[
+                (KIND_TITLES[kind], [i for i in insights if i.kind == kind])
+                for kind in KIND_ORDER
+                if any(i.kind == kind for i in insights)
+            ],
+        )

@@ -1,0 +1,219 @@
+"""What ``volt-agent run``, ``worker`` and ``show-run`` do, apart from argument parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+)
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from volt_agent.config import Secrets, Settings
+from volt_agent.pipeline.client import connect
+from volt_agent.pipeline.service import prepare_run, query_progress, start_run, workflow_id_for
+from volt_agent.pipeline.types import PipelineInput, Progress, StartFrom
+from volt_agent.pipeline.worker import build_activities, build_worker
+from volt_agent.progress_view import follow
+from volt_agent.storage.run_folder import RunFolder, validate_run_id
+from volt_agent.storage.run_metadata import RunMetadata, load_metadata
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_DETACHED = 0
+
+
+@contextlib.asynccontextmanager
+async def worker_scope(
+    client: Client, settings: Settings, secrets: Secrets, enabled: bool
+) -> AsyncIterator[Worker | None]:
+    """An in-process worker for the duration of the block, when ``enabled``."""
+    if not enabled:
+        yield None
+        return
+    activities = build_activities(settings, secrets)
+    worker = build_worker(client, settings, activities)
+    try:
+        async with worker:
+            yield worker
+    finally:
+        await activities.aclose()
+
+
+async def run_pipeline(
+    settings: Settings,
+    secrets: Secrets,
+    console: Console,
+    *,
+    start_date: str,
+    end_date: str,
+    users: str | None,
+    start_from: StartFrom,
+    run_id: str | None,
+    output_dir: Path | None,
+    in_process_worker: bool = True,
+    follow_progress: bool = True,
+) -> int:
+    """Validate, start and follow one run. Returns the process exit code."""
+    enabled = in_process_worker
+    params = prepare_run(
+        settings,
+        start_date=start_date,
+        end_date=end_date,
+        users=users,
+        start_from=start_from,
+        run_id=run_id,
+        output_dir=output_dir,
+    )
+    if enabled:
+        if start_from == "toggl":
+            secrets.require_toggl()
+        secrets.require_fibery()
+    client, server = await connect(settings.temporal, settings.data_dir)
+    if server.started:
+        console.print(
+            f"Started the embedded Temporal dev server at {server.address} (UI {server.ui_url});"
+            " it keeps running — stop it with: volt-agent server stop"
+        )
+    async with worker_scope(client, params.config, secrets, enabled):
+        handle = await start_run(client, params)
+        console.print(f"Run [cyan]{params.run_id}[/] started · workflow {handle.id}")
+        console.print(f"Temporal UI: {workflow_url(server.ui_url, settings, handle.id)}")
+        if not follow_progress and not enabled:
+            console.print(f"Follow it with: volt-agent show-run {params.run_id} --follow")
+            return EXIT_DETACHED
+        return await _watch(handle, params, console, detach_hint=not enabled)
+
+
+async def _watch(
+    handle: WorkflowHandle[object, object],
+    params: PipelineInput,
+    console: Console,
+    *,
+    detach_hint: bool,
+) -> int:
+    try:
+        await follow(
+            lambda: _safe_progress(handle),
+            lambda: _is_closed(handle),
+            console,
+        )
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        console.print(
+            f"\nDetached. The run continues on the server"
+            f"{'' if detach_hint else ' only while a worker runs'}; re-attach with:"
+            f" volt-agent show-run {params.run_id} --follow"
+        )
+        return EXIT_DETACHED
+    folder = RunFolder(params.config.output_dir, params.run_id)
+    meta = load_metadata(folder)
+    print_summary(console, folder, meta)
+    return EXIT_OK if meta is not None and meta.status == "completed" else EXIT_RUN_FAILED
+
+
+async def _safe_progress(handle: WorkflowHandle[object, object]) -> Progress | None:
+    """The run's progress, or ``None`` while it cannot answer (starting up, closing)."""
+    try:
+        return await query_progress(handle)
+    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+        return None
+
+
+async def _is_closed(handle: WorkflowHandle[object, object]) -> bool:
+    description = await handle.describe()
+    return description.status not in (None, WorkflowExecutionStatus.RUNNING)
+
+
+def workflow_url(ui_url: str | None, settings: Settings, workflow_id: str) -> str:
+    base = (ui_url or "http://localhost:8233").rstrip("/")
+    return f"{base}/namespaces/{settings.temporal.namespace}/workflows/{workflow_id}"
+
+
+def print_summary(console: Console, folder: RunFolder, meta: RunMetadata | None) -> None:
+    if meta is None:
+        console.print(f"[red]no run_metadata.json in {folder.path}[/]")
+        return
+    style = {"completed": "green", "failed": "red", "cancelled": "yellow"}.get(meta.status, "cyan")
+    console.print(f"Run [cyan]{meta.run_id}[/]: [{style}]{meta.status}[/]")
+    if meta.error:
+        console.print(f"[red]error:[/] {meta.error}", highlight=False)
+    aggregation = meta.statistics.get("aggregation", {})
+    enrichment = meta.statistics.get("enrichment", {})
+    if aggregation:
+        table = Table(
+            "people",
+            "entries",
+            "hours",
+            "matched entries",
+            "entities",
+            "found",
+            "not found",
+            "errors",
+        )
+        table.add_row(
+            str(aggregation.get("users", 0)),
+            str(aggregation.get("entries", 0)),
+            f"{aggregation.get('total_seconds', 0) / 3600:.2f}",
+            str(aggregation.get("matched_entries", 0)),
+            str(aggregation.get("entities", 0)),
+            str(enrichment.get("found", "—")),
+            str(enrichment.get("not_found", "—")),
+            str(enrichment.get("error", "—")),
+        )
+        console.print(table)
+    reports = (
+        sorted(p for p in (folder.path / "reports").rglob("*.md")) if folder.path.exists() else []
+    )
+    if reports:
+        console.print("Reports:")
+        for path in reports:
+            console.print(f"  {path}", highlight=False)
+
+
+async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> None:
+    client, server = await connect(settings.temporal, settings.data_dir)
+    activities = build_activities(settings, secrets)
+    worker = build_worker(client, settings, activities)
+    console.print(
+        f"Worker polling task queue {settings.temporal.task_queue!r} at {server.address}"
+        " (Ctrl-C stops it)"
+    )
+    try:
+        await worker.run()
+    finally:
+        await activities.aclose()
+
+
+async def show_run(settings: Settings, console: Console, run_id: str, *, follow: bool) -> int:
+    folder = RunFolder(settings.output_dir, validate_run_id(run_id))
+    meta = load_metadata(folder)
+    if meta is None and not follow:
+        console.print(f"[red]no run {run_id} in {settings.output_dir}[/]")
+        return 2
+    if follow and (meta is None or meta.status == "in_progress"):
+        client, _ = await connect(settings.temporal, settings.data_dir)
+        handle = client.get_workflow_handle(workflow_id_for(run_id))
+        try:
+            await follow_progress(handle, console)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            console.print("\nDetached; the run continues.")
+            return EXIT_DETACHED
+        meta = load_metadata(folder)
+    print_summary(console, folder, meta)
+    if meta is not None and meta.statistics:
+        console.print_json(data=meta.statistics)
+    return EXIT_OK
+
+
+async def follow_progress(handle: WorkflowHandle[object, object], console: Console) -> None:
+    await follow(lambda: _safe_progress(handle), lambda: _is_closed(handle), console)

@@ -1,0 +1,74 @@
+"""Rate limit and quota bookkeeping of the simulators; thread-safe, clock injected."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+"""Seconds on a monotonic scale, e.g. ``time.monotonic``."""
+
+
+class LeakyBucket:
+    """Each request pours one unit in; the bucket drains ``rate`` units per second.
+
+    A request that would overflow ``capacity`` is refused and nothing is poured, so a client
+    that waits the advertised time is admitted.
+    """
+
+    def __init__(self, rate: float, capacity: float, clock: Clock) -> None:
+        if rate <= 0 or capacity < 1:
+            raise ValueError("rate must be positive and capacity at least 1")
+        self._rate = rate
+        self._capacity = capacity
+        self._clock = clock
+        self._level = 0.0
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> float | None:
+        """``None`` when admitted, else the seconds until a request would be."""
+        with self._lock:
+            now = self._clock()
+            self._level = max(0.0, self._level - (now - self._last) * self._rate)
+            self._last = now
+            if self._level + 1 > self._capacity + 1e-9:
+                return (self._level + 1 - self._capacity) / self._rate
+            self._level += 1
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaAnswer:
+    admitted: bool
+    remaining: int
+    resets_in: int
+    """Whole seconds until the oldest counted request leaves the window."""
+
+
+class SlidingWindowQuota:
+    """At most ``limit`` admitted requests in any ``window_seconds``; refused ones do not count."""
+
+    def __init__(self, limit: int, clock: Clock, window_seconds: float = 3600.0) -> None:
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        self._limit = limit
+        self._window = window_seconds
+        self._clock = clock
+        self._admitted: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> QuotaAnswer:
+        with self._lock:
+            now = self._clock()
+            while self._admitted and self._admitted[0] <= now - self._window:
+                self._admitted.popleft()
+            admitted = len(self._admitted) < self._limit
+            if admitted:
+                self._admitted.append(now)
+            oldest = self._admitted[0] if self._admitted else now
+            resets_in = max(1, math.ceil(oldest + self._window - now))
+            return QuotaAnswer(admitted, self._limit - len(self._admitted), resets_in)

@@ -1,0 +1,26 @@
+"""Async clients of the external APIs: Toggl Track and Fibery.
+
+``http`` holds what both share (auth, rate limiting, retries, error mapping, request
+counters); ``toggl`` and ``fibery`` the API-specific clients; ``pagination`` the Toggl
+report cursor. Errors raised here are the ``SourceError`` subtree of ``volt_agent.errors``.
+"""
+
+from volt_agent.sources.fibery import FiberyClient, build_entity_query
+from volt_agent.sources.http import ApiRequester, FiberyAuth, RequestStats, TogglAuth
+from volt_agent.sources.pagination import PageCursor, split_range
+from volt_agent.sources.toggl import TimeEntryPage, TogglClient, TogglMe, TogglProject
+
+__all__ = [
+    "ApiRequester",
+    "FiberyAuth",
+    "FiberyClient",
+    "PageCursor",
+    "RequestStats",
+    "TimeEntryPage",
+    "TogglAuth",
+    "TogglClient",
+    "TogglMe",
+    "TogglProject",
+    "build_entity_query",
+    "split_range",
+]

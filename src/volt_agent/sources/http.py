@@ -1,0 +1,393 @@
+"""The one place per API for auth, rate limiting, retries and error mapping.
+
+Every request to Toggl or Fibery goes through an ``ApiRequester``. It
+
+* waits for the client-side rate limiter (a leaky bucket of ``requests_per_second``);
+* retries transient faults — 429, 5xx, 408, timeouts, connection errors, dropped
+  connections and malformed JSON on a 2xx — up to ``HttpSettings.max_retries`` times with
+  exponential backoff and jitter, or exactly as long as the server's ``Retry-After`` says;
+* waits for an hourly-quota reset (402 with ``X-Toggl-Quota-Resets-In``) when it is at most
+  ``max_quota_wait_seconds`` away;
+* maps everything else to the error tree of ``volt_agent.errors`` with a one-line message;
+* counts requests (total and per endpoint label), 429s, 402s and retries in ``RequestStats``.
+
+Tokens are ``SecretStr``: they are sent only by the ``httpx.Auth`` classes below and are
+scrubbed from any text that could reach a message or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Self
+
+import httpx
+from aiolimiter import AsyncLimiter
+from pydantic import SecretStr
+
+from volt_agent.config import HttpSettings
+from volt_agent.errors import (
+    AuthError,
+    BadRequestError,
+    FatalSourceError,
+    QuotaExceededError,
+    RateLimitedError,
+    ResponseFormatError,
+    RetryableSourceError,
+    SourceError,
+)
+from volt_agent.sources.parsing import api_message, duration_text, one_line, parse_retry_after
+
+logger = logging.getLogger(__name__)
+
+SleepFn = Callable[[float], Awaitable[None]]
+"""``asyncio.sleep``-compatible: waits the given number of seconds."""
+
+USER_AGENT = "volt-agent"
+QUOTA_RESETS_IN_HEADER = "X-Toggl-Quota-Resets-In"
+
+
+class _TokenAuth(httpx.Auth):
+    """Sets the ``Authorization`` header from a ``SecretStr``; the token never shows in repr."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header(self._token.get_secret_value())
+        yield request
+
+    def _header(self, token: str) -> str:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(token=**********)"
+
+
+class TogglAuth(_TokenAuth):
+    """HTTP Basic with user = API token and password = the literal ``api_token``."""
+
+    def _header(self, token: str) -> str:
+        return "Basic " + base64.b64encode(f"{token}:api_token".encode()).decode("ascii")
+
+
+class FiberyAuth(_TokenAuth):
+    """``Authorization: Token {token}``."""
+
+    def _header(self, token: str) -> str:
+        return f"Token {token}"
+
+
+@dataclass(frozen=True)
+class ApiProfile:
+    """What differs between the two APIs as far as the transport layer is concerned.
+
+    ``source`` is the display name used as ``SourceError.source`` ("Toggl", "Fibery");
+    ``credentials_env`` names the variable to check when the token is refused; ``quota_setting``
+    names the setting that bounds the wait for a quota reset (``None``: 402 is never waited).
+    """
+
+    source: str
+    credentials_env: str
+    requests_per_second: float
+    max_quota_wait_seconds: float = 0.0
+    quota_setting: str | None = None
+
+
+@dataclass
+class RequestStats:
+    """Counters of one requester; every HTTP attempt (retries included) is one request."""
+
+    total: int = 0
+    by_endpoint: Counter[str] = field(default_factory=Counter)
+    rate_limited: int = 0
+    quota_exceeded: int = 0
+    retries: int = 0
+    quota_waits: int = 0
+    slept_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready copy, e.g. for ``run_metadata.json`` statistics."""
+        return {**asdict(self), "by_endpoint": dict(sorted(self.by_endpoint.items()))}
+
+
+class JsonResponse(NamedTuple):
+    """A successful answer: its decoded JSON body and its headers."""
+
+    data: Any
+    headers: httpx.Headers
+
+
+@dataclass(frozen=True)
+class _Transient:
+    """An attempt that may succeed if repeated.
+
+    ``give_up(attempts_text)`` builds the error raised when no retry is left; ``wait`` is
+    the server-directed delay (``Retry-After`` or quota reset), ``None`` for plain backoff,
+    and ``max_wait`` the longest such delay worth waiting for.
+    """
+
+    reason: str
+    give_up: Callable[[str], SourceError]
+    wait: float | None = None
+    max_wait: float = math.inf
+    quota_wait: bool = False
+
+
+def new_async_client(
+    http: HttpSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` with the configured timeout; auth is added per request."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(http.timeout_seconds),
+        transport=transport,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def rate_limiter(requests_per_second: float) -> AsyncLimiter:
+    """A leaky bucket that lets one request through every ``1 / requests_per_second`` s."""
+    return AsyncLimiter(1, 1 / requests_per_second)
+
+
+class ApiRequester:
+    """Sends requests for one API through its limiter, retry loop and error mapping.
+
+    The ``httpx.AsyncClient`` is injected and owned by the caller; ``sleep``, ``limiter``,
+    ``rng`` and ``clock`` (Unix seconds) are injectable so tests run instantly and
+    deterministically.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        profile: ApiProfile,
+        http: HttpSettings,
+        auth: httpx.Auth,
+        *,
+        secret: SecretStr | None = None,
+        sleep: SleepFn = asyncio.sleep,
+        limiter: AbstractAsyncContextManager[None] | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._profile = profile
+        self._http = http
+        self._auth = auth
+        self._secret = secret
+        self._sleep = sleep
+        self._limiter = rate_limiter(profile.requests_per_second) if limiter is None else limiter
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self.stats = RequestStats()
+
+    @property
+    def source(self) -> str:
+        return self._profile.source
+
+    async def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        endpoint: str,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> JsonResponse:
+        """Send one logical request (retried as needed) and return its decoded JSON answer.
+
+        ``endpoint`` is a short label for counting and logging ("me", "time_entries", ...).
+        Raises a ``SourceError`` subclass; never returns a non-2xx answer. A ``Retry-After``
+        longer than ``backoff_max_seconds`` ends the retries at once (``RateLimitedError``
+        carries it as ``retry_after`` for the activity retry policy).
+        """
+        retries = 0
+        while True:
+            outcome = await self._attempt(method, url, endpoint, json_body, params)
+            if isinstance(outcome, JsonResponse):
+                return outcome
+            too_long = outcome.wait is not None and outcome.wait > outcome.max_wait
+            if too_long or retries >= self._http.max_retries:
+                attempts = retries + 1
+                raise outcome.give_up(f"{attempts} attempt{'s' if attempts > 1 else ''}")
+            delay = outcome.wait if outcome.wait is not None else self._backoff(retries)
+            retries += 1
+            self.stats.retries += 1
+            if outcome.quota_wait:
+                self.stats.quota_waits += 1
+            self.stats.slept_seconds += delay
+            logger.warning(
+                "%s %s: %s; retry %d/%d in %.2f s",
+                *(self.source, endpoint, outcome.reason, retries, self._http.max_retries, delay),
+                extra={"source": self.source, "endpoint": endpoint, "retry": retries},
+            )
+            await self._sleep(delay)
+
+    def _backoff(self, retries: int) -> float:
+        """Exponential backoff with "equal jitter": uniform in [d/2, d], d capped at max."""
+        http = self._http
+        ceiling = min(http.backoff_max_seconds, http.backoff_initial_seconds * 2.0**retries)
+        return ceiling / 2 + self._rng.random() * ceiling / 2
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        json_body: Any,
+        params: Mapping[str, str] | None,
+    ) -> JsonResponse | _Transient:
+        source = self.source
+        async with self._limiter:
+            self.stats.total += 1
+            self.stats.by_endpoint[endpoint] += 1
+            logger.debug("%s %s %s", source, method, endpoint, extra={"source": source})
+            try:
+                response = await self._client.request(
+                    method, url, json=json_body, params=params, auth=self._auth
+                )
+            except httpx.UnsupportedProtocol as exc:
+                raise FatalSourceError(source, f"cannot send to {url}: {exc}") from exc
+            except httpx.TransportError as exc:
+                reason = f"{type(exc).__name__}: {one_line(str(exc), 120, self._secret)}"
+                return _Transient(
+                    reason,
+                    lambda tries: RetryableSourceError(
+                        source, f"{endpoint} failed after {tries} ({reason})"
+                    ),
+                )
+        return self._classify(response, endpoint)
+
+    def _classify(self, response: httpx.Response, endpoint: str) -> JsonResponse | _Transient:
+        status, source = response.status_code, self.source
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
+        after = f", Retry-After {retry_after:.0f} s" if retry_after is not None else ""
+        if 200 <= status < 300:
+            try:
+                return JsonResponse(response.json(), response.headers)
+            except ValueError:
+                return _Transient(
+                    f"malformed JSON in HTTP {status}",
+                    lambda tries: ResponseFormatError(
+                        source,
+                        f"{endpoint} answered malformed JSON after {tries}",
+                        status_code=status,
+                    ),
+                )
+        if status == 429:
+            self.stats.rate_limited += 1
+            return _Transient(
+                f"HTTP 429{after}",
+                lambda tries: RateLimitedError(
+                    source,
+                    f"{endpoint} still rate limited (HTTP 429) after {tries}{after}",
+                    retry_after=retry_after,
+                ),
+                wait=retry_after,
+                max_wait=self._http.backoff_max_seconds,
+            )
+        if status == 402:
+            self.stats.quota_exceeded += 1
+            return self._quota(response, endpoint)
+        if status in (401, 403):
+            raise AuthError(
+                source,
+                f"the API token was rejected or lacks access (HTTP {status}):"
+                f" check {self._profile.credentials_env}",
+                status_code=status,
+            )
+        if status == 408 or status >= 500:
+            return _Transient(
+                f"HTTP {status}{after}",
+                lambda tries: RetryableSourceError(
+                    source,
+                    f"{endpoint} still failing with HTTP {status} after {tries}{after}",
+                    status_code=status,
+                ),
+                wait=retry_after,
+                max_wait=self._http.backoff_max_seconds,
+            )
+        message = api_message(response, self._secret)
+        error = BadRequestError if 400 <= status < 500 else FatalSourceError
+        raise error(source, f"{endpoint} refused (HTTP {status}): {message}", status_code=status)
+
+    def _quota(self, response: httpx.Response, endpoint: str) -> _Transient:
+        """402: wait for the reset if it is near enough, else fail saying what to change."""
+        profile, now = self._profile, self._clock()
+        resets_in = parse_retry_after(response.headers.get(QUOTA_RESETS_IN_HEADER), 0.0)
+        if resets_in is None:
+            resets_in = parse_retry_after(response.headers.get("Retry-After"), now)
+        if resets_in is None:
+            raise QuotaExceededError(
+                profile.source,
+                f"{endpoint}: the request quota is used up (HTTP 402) and the API did not say"
+                " when it resets: try again in an hour",
+            )
+        at = datetime.fromtimestamp(now + resets_in, UTC).strftime("%H:%M UTC")
+        when = f"it resets in {duration_text(resets_in)} (about {at})"
+        if profile.quota_setting is None or resets_in > profile.max_quota_wait_seconds:
+            allowed = (
+                f", later than {profile.quota_setting} = {profile.max_quota_wait_seconds:g} s"
+                " allows: try again then or raise that setting"
+                if profile.quota_setting
+                else ""
+            )
+            raise QuotaExceededError(
+                profile.source,
+                f"the request quota is used up (HTTP 402); {when}{allowed}",
+                resets_in=resets_in,
+            )
+        return _Transient(
+            f"HTTP 402, waiting {resets_in:.0f} s for the quota reset",
+            lambda tries: QuotaExceededError(
+                profile.source,
+                f"the request quota is still used up (HTTP 402) after {tries}; {when}",
+                resets_in=resets_in,
+            ),
+            wait=resets_in,
+            max_wait=profile.max_quota_wait_seconds,
+            quota_wait=True,
+        )
+
+
+class BaseApiClient:
+    """Lifecycle and counters shared by ``TogglClient`` and ``FiberyClient``.
+
+    The ``httpx.AsyncClient`` is closed by ``aclose()`` only when the client created it
+    (``create()`` factories); an injected one stays the caller's to close.
+    """
+
+    def __init__(self, requester: ApiRequester, client: httpx.AsyncClient) -> None:
+        self._requester = requester
+        self._client = client
+        self._owns_client = False
+
+    @property
+    def stats(self) -> RequestStats:
+        """Live counters of every request sent by this client (retries included)."""
+        return self._requester.stats
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._requester.stats.total
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,47 @@
+"""Atomic file writes: a temp file in the same folder, fsync, then ``os.replace``.
+
+A reader sees either the previous complete file or the new complete file, never a torn
+one; a failed write (disk full, read-only folder) leaves no temp file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from volt_agent.errors import VoltAgentError
+
+
+class StorageError(VoltAgentError):
+    """A run-folder file could not be written or read."""
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def write_model_atomic(path: Path, model: BaseModel) -> None:
+    write_text_atomic(path, model.model_dump_json(indent=2) + "\n")

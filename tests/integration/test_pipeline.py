@@ -1,0 +1,169 @@
+"""The real workflow on a real Temporal dev server against the simulators."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from tests.integration.pipeline_env import WEEK, pipeline_env, workspace
+from volt_agent.config import Secrets
+from volt_agent.domain.models import EnrichedData, RawTogglData, TogglAggregated
+from volt_agent.pipeline.service import query_progress
+from volt_agent.sandbox import FaultPlan, FaultRule, FiberySimulatorOptions, TogglSimulatorOptions
+from volt_agent.storage.run_folder import (
+    ENRICHED_DATA,
+    RAW_TOGGL,
+    TEAM_SUMMARY,
+    TOGGL_AGGREGATED,
+    TOGGL_SUMMARY,
+    user_slug,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_full_run_writes_every_artifact(temporal_client: Client, tmp_path: Path) -> None:
+    async with pipeline_env(temporal_client, tmp_path) as env:
+        folder, meta = await env.run()
+    assert meta.status == "completed", meta.error
+    assert meta.stages_completed == ["toggl", "fibery"]
+    assert meta.finished_at is not None
+    raw = folder.load(RAW_TOGGL, RawTogglData)
+    aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
+    enriched = folder.load(ENRICHED_DATA, EnrichedData)
+    assert len(raw.entries) == meta.statistics["toggl"]["entries"] > 0
+    assert aggregated.statistics.total_seconds == sum(e.seconds for e in raw.entries)
+    assert folder.exists(TOGGL_SUMMARY)
+    assert folder.exists(TEAM_SUMMARY)
+    for user in aggregated.users:
+        assert folder.exists(folder.individual_report(user_slug(user.user_name, user.user_id)))
+    referenced = {(m.type_key, m.entity_id) for u in aggregated.users for m in u.matched}
+    assert {(e.type_key, e.public_id) for e in enriched.entities} == referenced
+    deleted = {(d.type_key, d.public_id) for d in env.workspace.deleted_refs}
+    not_found = {(e.type_key, e.public_id) for e in enriched.entities if e.status == "not_found"}
+    assert not_found
+    assert not_found <= deleted
+    assert all(
+        e.status == "found" for e in enriched.entities if (e.type_key, e.public_id) not in deleted
+    )
+    assert meta.statistics["enrichment"]["not_found"] == len(not_found)
+
+
+async def test_rerun_from_fibery_gives_identical_enriched_data(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    async with pipeline_env(temporal_client, tmp_path) as env:
+        folder, meta = await env.run(run_id="rerun-1")
+        assert meta.status == "completed"
+        first = folder.file(ENRICHED_DATA).read_bytes()
+        toggl_requests = env.sims.toggl.stats()["requests"]
+        folder, meta = await env.run(run_id="rerun-1", start_from="fibery")
+        assert meta.status == "completed", meta.error
+        assert env.sims.toggl.stats()["requests"] == toggl_requests
+    assert folder.file(ENRICHED_DATA).read_bytes() == first
+    assert meta.stages_completed == ["toggl", "fibery"]
+
+
+async def test_users_filter(temporal_client: Client, tmp_path: Path) -> None:
+    ws = workspace()
+    picked = [u for u in ws.toggl_users if ws.entry_count_by_user().get(u.id)][:2]
+    async with pipeline_env(temporal_client, tmp_path) as env:
+        folder, meta = await env.run(users=",".join(u.email.upper() for u in picked))
+    assert meta.status == "completed", meta.error
+    aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
+    assert {u.user_id for u in aggregated.users} == {u.id for u in picked}
+
+
+async def test_bad_fibery_token_fails_fast_with_message(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    async with pipeline_env(temporal_client, tmp_path) as env:
+        env.activities._secrets = Secrets(  # the worker's environment holds the wrong token
+            toggl_api_token=SecretStr(env.sims.toggl.token),
+            fibery_api_token=SecretStr("wrong-token-123456"),
+        )
+        folder, meta = await env.run()
+        fibery_requests = env.sims.fibery.stats()["requests"]
+    assert meta.status == "failed"
+    assert meta.stages_completed == ["toggl"]
+    assert meta.stages_failed == ["fibery"]
+    assert meta.error is not None
+    assert "FIBERY_API_TOKEN" in meta.error
+    assert "wrong-token-123456" not in folder.file("run_metadata.json").read_text()
+    assert fibery_requests <= 8  # non-retryable: one attempt per concurrent batch, no retries
+
+
+async def test_cancellation_marks_run_cancelled(temporal_client: Client, tmp_path: Path) -> None:
+    slow = FiberySimulatorOptions(latency_seconds=(0.5, 0.5))
+    async with pipeline_env(temporal_client, tmp_path, fibery=slow) as env:
+        params, handle = await env.start()
+        for _ in range(100):
+            progress = await query_progress(handle)
+            if progress.current_activity == "enrich_entities":
+                break
+            await asyncio.sleep(0.1)
+        await handle.cancel()
+        with pytest.raises(Exception):  # noqa: B017, PT011 - any failure shape of a cancelled run
+            await handle.result()
+        description = await handle.describe()
+    assert description.status == WorkflowExecutionStatus.CANCELED
+    meta = json.loads((env.settings.output_dir / params.run_id / "run_metadata.json").read_text())
+    assert meta["status"] == "cancelled"
+    assert meta["finished_at"] is not None
+
+
+async def test_transient_429_and_5xx_bursts_are_retried(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    toggl = TogglSimulatorOptions(
+        faults=FaultPlan(rules=(FaultRule(kind="status", status=503, first_n=3),))
+    )
+    fibery = FiberySimulatorOptions(
+        requests_per_second=20,
+        faults=FaultPlan(
+            rules=(
+                FaultRule(kind="status", endpoint="fibery.commands", status=502, first_n=2),
+                FaultRule(kind="status", status=429, retry_after=1, first_n=2),
+            )
+        ),
+    )
+    async with pipeline_env(temporal_client, tmp_path, toggl=toggl, fibery=fibery) as env:
+        folder, meta = await env.run()
+        faulted = env.sims.toggl.stats()["faulted"] + env.sims.fibery.stats()["faulted"]
+    assert meta.status == "completed", meta.error
+    assert faulted >= 5
+    raw = folder.load(RAW_TOGGL, RawTogglData)
+    assert folder.load(TOGGL_AGGREGATED, TogglAggregated).statistics.total_seconds == sum(
+        e.seconds for e in raw.entries
+    )
+
+
+async def test_fetch_resumes_from_heartbeat_cursor(temporal_client: Client, tmp_path: Path) -> None:
+    """Every 4th report page fails and the client does not retry: the activity attempt fails,
+    and its retry continues from the heartbeated cursor instead of from page one."""
+    toggl = TogglSimulatorOptions(
+        faults=FaultPlan(
+            rules=(FaultRule(kind="status", endpoint="toggl.search_time_entries", every_n=4),)
+        )
+    )
+    async with pipeline_env(
+        temporal_client, tmp_path, toggl=toggl, toggl__page_size=50, http__max_retries=0
+    ) as env:
+        folder, meta = await env.run()
+        searches = env.sims.toggl.stats()["toggl.search_time_entries"]
+    assert meta.status == "completed", meta.error
+    raw = folder.load(RAW_TOGGL, RawTogglData)
+    pages = -(-len(raw.entries) // 50)
+    failures = searches - pages
+    assert failures >= 2
+    assert searches < 2 * pages  # restarting would refetch every page before each failure
+    assert len({e.id for e in raw.entries}) == len(raw.entries)
+    week = [
+        e for e in env.workspace.time_entries if WEEK[0] <= e.start.date().isoformat() <= WEEK[1]
+    ]
+    assert {e.id for e in raw.entries} == {e.id for e in week}

@@ -1,0 +1,105 @@
+from pathlib import Path
+
+from volt_agent.pipeline.types import RunRef, RunStatusUpdate
+from volt_agent.storage.run_folder import RunFolder
+from volt_agent.storage.run_metadata import apply_update, load_metadata, record
+
+
+def update(tmp_path: Path, status: str, at: str, **kw: object) -> RunStatusUpdate:
+    return RunStatusUpdate.model_validate(
+        {
+            "run": RunRef(output_dir=tmp_path, run_id="r1"),
+            "workflow_id": "toggl-fibery-r1",
+            "status": status,
+            "at": at,
+            **kw,
+        }
+    )
+
+
+def test_lifecycle_start_stage_fail(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path, "r1")
+    record(
+        folder,
+        update(
+            tmp_path,
+            "in_progress",
+            "2026-11-24T10:00:00+00:00",
+            starting=True,
+            parameters={"start_from": "toggl"},
+        ),
+    )
+    record(
+        folder,
+        update(
+            tmp_path,
+            "in_progress",
+            "2026-11-24T10:01:00+00:00",
+            stage_completed="toggl",
+            statistics={"toggl": {"entries": 5}},
+        ),
+    )
+    meta = record(
+        folder,
+        update(
+            tmp_path,
+            "failed",
+            "2026-11-24T10:02:00+00:00",
+            stage_failed="fibery",
+            error="Fibery: token rejected",
+        ),
+    )
+    assert meta.status == "failed"
+    assert meta.stages_completed == ["toggl"]
+    assert meta.stages_failed == ["fibery"]
+    assert meta.error == "Fibery: token rejected"
+    assert meta.statistics == {"toggl": {"entries": 5}}
+    assert meta.finished_at is not None
+    assert meta.finished_at.isoformat() == "2026-11-24T10:02:00+00:00"
+    assert load_metadata(folder) == meta
+
+
+def test_rerun_from_fibery_keeps_toggl_stage_and_clears_error(tmp_path: Path) -> None:
+    first = apply_update(
+        None, update(tmp_path, "in_progress", "2026-11-24T10:00:00+00:00", starting=True)
+    )
+    first = apply_update(
+        first,
+        update(
+            tmp_path,
+            "failed",
+            "2026-11-24T10:01:00+00:00",
+            stage_completed="toggl",
+            stage_failed="fibery",
+            error="x",
+            statistics={"toggl": {"entries": 5}},
+        ),
+    )
+    rerun = apply_update(
+        first,
+        update(
+            tmp_path,
+            "in_progress",
+            "2026-11-24T11:00:00+00:00",
+            starting=True,
+            parameters={"start_from": "fibery"},
+        ),
+    )
+    assert rerun.stages_completed == ["toggl"]
+    assert rerun.stages_failed == []
+    assert rerun.error is None
+    assert rerun.finished_at is None
+    assert rerun.created_at == first.created_at
+    assert rerun.statistics == {"toggl": {"entries": 5}}
+    fresh = apply_update(
+        first,
+        update(
+            tmp_path,
+            "in_progress",
+            "2026-11-24T11:00:00+00:00",
+            starting=True,
+            parameters={"start_from": "toggl"},
+        ),
+    )
+    assert fresh.stages_completed == []
+    assert fresh.statistics == {}
