@@ -38,7 +38,7 @@ sandbox_app = typer.Typer(help="The simulated Toggl + Fibery workspace for demos
 app.add_typer(server_app, name="server")
 app.add_typer(sandbox_app, name="sandbox")
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 ConfigOption = Annotated[
@@ -143,13 +143,27 @@ def show_run(
     run_id: Annotated[str, typer.Argument(help="The run to show.")],
     follow: Annotated[bool, typer.Option("--follow", help="Follow live progress.")] = False,
     output_dir: Annotated[Path | None, typer.Option(help="Where run folders are.")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="With --follow: don't run a worker here.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Show a run's status, statistics and reports; --follow re-attaches to a live run."""
     settings = settings_from(config)
     if output_dir is not None:
         settings = settings.model_copy(update={"output_dir": output_dir})
-    raise typer.Exit(run_async(show_run_service(settings, console, run_id, follow=follow)))
+    raise typer.Exit(
+        run_async(
+            show_run_service(
+                settings,
+                load_secrets(),
+                console,
+                run_id,
+                follow=follow,
+                in_process_worker=not no_worker,
+            )
+        )
+    )
 
 
 @server_app.command("start")

@@ -7,7 +7,10 @@ re-attach. Rendering is a pure function of ``Progress`` so it is tested without 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -63,8 +66,38 @@ def render(progress: Progress) -> Group:
         for key, item in sorted(progress.details.items()):
             table.add_row(key, str(item.done), str(item.total))
         parts.append(table)
-    parts.append(Text("Ctrl-C detaches; the run continues.", style="dim"))
+    parts.append(Text("q or Ctrl-C detaches; the run continues.", style="dim"))
     return Group(*parts)
+
+
+class Detached(Exception):  # noqa: N818 - it is an outcome, not an error
+    """The user asked to stop following (``q`` or Ctrl-C); the run goes on."""
+
+
+@contextlib.contextmanager
+def detach_key(pressed: asyncio.Event) -> Iterator[None]:
+    """Set ``pressed`` when ``q`` is typed on an interactive stdin (no Enter needed)."""
+    if not sys.stdin.isatty():
+        yield
+        return
+    import termios  # noqa: PLC0415 - POSIX-only, and only for an interactive terminal
+    import tty  # noqa: PLC0415
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    loop = asyncio.get_running_loop()
+
+    def on_input() -> None:
+        if os.read(fd, 1).lower() == b"q":
+            pressed.set()
+
+    tty.setcbreak(fd)
+    loop.add_reader(fd, on_input)
+    try:
+        yield
+    finally:
+        loop.remove_reader(fd)
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 async def follow(
@@ -72,27 +105,57 @@ async def follow(
     finished: Callable[[], Awaitable[bool]],
     console: Console,
 ) -> Progress | None:
-    """Show progress until ``finished()``; returns the last progress seen."""
+    """Show progress until ``finished()``; returns the last progress seen.
+
+    Raises ``Detached`` when the user types ``q``.
+    """
+    quit_pressed = asyncio.Event()
+    with detach_key(quit_pressed):
+        if console.is_terminal:
+            return await _follow_live(poll, finished, console, quit_pressed)
+        return await _follow_lines(poll, finished, console, quit_pressed)
+
+
+async def _pause(quit_pressed: asyncio.Event) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(quit_pressed.wait(), POLL_SECONDS)
+    if quit_pressed.is_set():
+        raise Detached
+
+
+async def _follow_live(
+    poll: Callable[[], Awaitable[Progress | None]],
+    finished: Callable[[], Awaitable[bool]],
+    console: Console,
+    quit_pressed: asyncio.Event,
+) -> Progress | None:
     last: Progress | None = None
-    if console.is_terminal:
-        with Live(console=console, refresh_per_second=4, transient=False) as live:
-            while True:
-                last = await poll() or last
-                if last is not None:
-                    live.update(render(last))
-                if await finished():
-                    break
-                await asyncio.sleep(POLL_SECONDS)
-        return last
+    with Live(console=console, refresh_per_second=4, transient=False) as live:
+        while True:
+            last = await poll() or last
+            if last is not None:
+                live.update(render(last))
+            if await finished():
+                return last
+            await _pause(quit_pressed)
+
+
+async def _follow_lines(
+    poll: Callable[[], Awaitable[Progress | None]],
+    finished: Callable[[], Awaitable[bool]],
+    console: Console,
+    quit_pressed: asyncio.Event,
+) -> Progress | None:
+    """One line whenever the activity changes or another 10 % is done."""
+    last: Progress | None = None
     printed = ""
     while True:
         last = await poll() or last
         if last is not None:
-            line = plain_line(last)
             key = f"{last.current_activity}{last.percentage // 10}"
             if key != printed:
-                console.print(line, highlight=False, soft_wrap=True)
+                console.print(plain_line(last), highlight=False, soft_wrap=True)
                 printed = key
         if await finished():
             return last
-        await asyncio.sleep(POLL_SECONDS)
+        await _pause(quit_pressed)

@@ -24,7 +24,7 @@ from volt_agent.pipeline.client import connect
 from volt_agent.pipeline.service import prepare_run, query_progress, start_run, workflow_id_for
 from volt_agent.pipeline.types import PipelineInput, Progress, StartFrom
 from volt_agent.pipeline.worker import build_activities, build_worker
-from volt_agent.progress_view import follow
+from volt_agent.progress_view import Detached, follow
 from volt_agent.storage.run_folder import RunFolder, validate_run_id
 from volt_agent.storage.run_metadata import RunMetadata, load_metadata
 
@@ -108,11 +108,15 @@ async def _watch(
             lambda: _is_closed(handle),
             console,
         )
-    except (KeyboardInterrupt, asyncio.CancelledError):
+    except (Detached, KeyboardInterrupt, asyncio.CancelledError):
+        where = (
+            "on the server's workers"
+            if detach_hint
+            else "as soon as a worker runs (this process's worker stops now)"
+        )
         console.print(
-            f"\nDetached. The run continues on the server"
-            f"{'' if detach_hint else ' only while a worker runs'}; re-attach with:"
-            f" volt-agent show-run {params.run_id} --follow"
+            f"\nDetached. The run is kept by Temporal and continues {where}."
+            f" Re-attach with: volt-agent show-run {params.run_id} --follow"
         )
         return EXIT_DETACHED
     folder = RunFolder(params.config.output_dir, params.run_id)
@@ -171,13 +175,18 @@ def print_summary(console: Console, folder: RunFolder, meta: RunMetadata | None)
             str(enrichment.get("error", "—")),
         )
         console.print(table)
-    reports = (
-        sorted(p for p in (folder.path / "reports").rglob("*.md")) if folder.path.exists() else []
-    )
-    if reports:
+    reports_dir = folder.path / "reports"
+    main_reports = [p for p in sorted(reports_dir.glob("*")) if p.is_file()]
+    individual = sorted((reports_dir / "individual").glob("*.md"))
+    if main_reports or individual:
         console.print("Reports:")
-        for path in reports:
+        for path in main_reports:
             console.print(f"  {path}", highlight=False)
+        if individual:
+            console.print(
+                f"  {reports_dir / 'individual'}/ ({len(individual)} person reports)",
+                highlight=False,
+            )
 
 
 async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> None:
@@ -194,7 +203,16 @@ async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> 
         await activities.aclose()
 
 
-async def show_run(settings: Settings, console: Console, run_id: str, *, follow: bool) -> int:
+async def show_run(
+    settings: Settings,
+    secrets: Secrets,
+    console: Console,
+    run_id: str,
+    *,
+    follow: bool,
+    in_process_worker: bool = True,
+) -> int:
+    """Print a run; with ``follow``, watch it live (running a worker for it unless told not to)."""
     folder = RunFolder(settings.output_dir, validate_run_id(run_id))
     meta = load_metadata(folder)
     if meta is None and not follow:
@@ -203,11 +221,12 @@ async def show_run(settings: Settings, console: Console, run_id: str, *, follow:
     if follow and (meta is None or meta.status == "in_progress"):
         client, _ = await connect(settings.temporal, settings.data_dir)
         handle = client.get_workflow_handle(workflow_id_for(run_id))
-        try:
-            await follow_progress(handle, console)
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            console.print("\nDetached; the run continues.")
-            return EXIT_DETACHED
+        async with worker_scope(client, settings, secrets, in_process_worker):
+            try:
+                await follow_progress(handle, console)
+            except (Detached, KeyboardInterrupt, asyncio.CancelledError):
+                console.print("\nDetached; the run is kept by Temporal.")
+                return EXIT_DETACHED
         meta = load_metadata(folder)
     print_summary(console, folder, meta)
     if meta is not None and meta.statistics:

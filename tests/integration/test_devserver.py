@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,11 +17,12 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
 from temporalio.worker import Worker
 
 from volt_agent.config import TemporalSettings
 from volt_agent.errors import ConfigError
-from volt_agent.pipeline.client import connect
+from volt_agent.pipeline.client import connect, tls_from_env
 from volt_agent.pipeline.devserver import (
     DB_FILE,
     LOG_FILE,
@@ -192,11 +195,17 @@ def test_detached_server_lifecycle(tmp_path: Path) -> None:
         assert (tmp_path / DB_FILE).is_file()
 
 
-def test_stale_pid_file_is_not_signalled(tmp_path: Path) -> None:
-    (tmp_path / PID_FILE).write_text(f"{os.getpid()}\n")  # alive, but not a dev server
+def test_pid_file_naming_another_process_is_not_signalled(tmp_path: Path) -> None:
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as other:
+        try:
+            (tmp_path / PID_FILE).write_text(f"{other.pid}\n")  # alive, but not a dev server
 
-    assert not stop_dev_server(tmp_path)
-    assert not (tmp_path / PID_FILE).exists()
+            assert not stop_dev_server(tmp_path)
+
+            assert other.poll() is None
+            assert not (tmp_path / PID_FILE).exists()
+        finally:
+            other.kill()
 
 
 async def test_history_survives_a_restart_of_the_embedded_server(tmp_path: Path) -> None:
@@ -217,3 +226,35 @@ async def test_history_survives_a_restart_of_the_embedded_server(tmp_path: Path)
 
     assert description.status == WorkflowExecutionStatus.COMPLETED
     assert result == Greeting(name="hello volt", times=2)
+
+
+async def test_no_server_and_no_start_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no Temporal server answers"):
+        await connect(embedded_settings(), tmp_path, start_server=False)
+
+    assert not (tmp_path / PID_FILE).exists()
+
+
+def test_tls_settings_come_from_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "c.pem").write_bytes(b"CERT")
+    (tmp_path / "k.pem").write_bytes(b"KEY")
+    env = {
+        "TEMPORAL_TLS_CERT": str(tmp_path / "c.pem"),
+        "TEMPORAL_TLS_KEY": str(tmp_path / "k.pem"),
+    }
+
+    tls, api_key = tls_from_env(env)
+
+    assert isinstance(tls, TLSConfig)
+    assert (tls.client_cert, tls.client_private_key, tls.server_root_ca_cert) == (
+        b"CERT",
+        b"KEY",
+        None,
+    )
+    assert api_key is None
+    assert tls_from_env({}) == (False, None)
+    assert tls_from_env({"TEMPORAL_API_KEY": "k"}) == (True, "k")
+    with pytest.raises(ConfigError, match="both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY"):
+        tls_from_env({"TEMPORAL_TLS_CERT": str(tmp_path / "c.pem")})
+    with pytest.raises(ConfigError, match="TEMPORAL_TLS_CA: cannot read"):
+        tls_from_env({"TEMPORAL_TLS_CA": str(tmp_path / "missing.pem")})
