@@ -123,21 +123,32 @@ async def _pause(quit_pressed: asyncio.Event) -> None:
         raise Detached
 
 
+async def _poll_until_done(
+    poll: Callable[[], Awaitable[Progress | None]],
+    finished: Callable[[], Awaitable[bool]],
+    show: Callable[[Progress], None],
+    quit_pressed: asyncio.Event,
+) -> Progress | None:
+    last: Progress | None = None
+    while True:
+        last = await poll() or last
+        if last is not None:
+            show(last)
+        if await finished():
+            return last
+        await _pause(quit_pressed)
+
+
 async def _follow_live(
     poll: Callable[[], Awaitable[Progress | None]],
     finished: Callable[[], Awaitable[bool]],
     console: Console,
     quit_pressed: asyncio.Event,
 ) -> Progress | None:
-    last: Progress | None = None
     with Live(console=console, refresh_per_second=4, transient=False) as live:
-        while True:
-            last = await poll() or last
-            if last is not None:
-                live.update(render(last))
-            if await finished():
-                return last
-            await _pause(quit_pressed)
+        return await _poll_until_done(
+            poll, finished, lambda p: live.update(render(p)), quit_pressed
+        )
 
 
 async def _follow_lines(
@@ -147,15 +158,12 @@ async def _follow_lines(
     quit_pressed: asyncio.Event,
 ) -> Progress | None:
     """One line whenever the activity changes or another 10 % is done."""
-    last: Progress | None = None
-    printed = ""
-    while True:
-        last = await poll() or last
-        if last is not None:
-            key = f"{last.current_activity}{last.percentage // 10}"
-            if key != printed:
-                console.print(plain_line(last), highlight=False, soft_wrap=True)
-                printed = key
-        if await finished():
-            return last
-        await _pause(quit_pressed)
+    printed: list[str] = []
+
+    def show(progress: Progress) -> None:
+        key = f"{progress.current_activity}{progress.percentage // 10}"
+        if not printed or printed[-1] != key:
+            console.print(plain_line(progress), highlight=False, soft_wrap=True)
+            printed.append(key)
+
+    return await _poll_until_done(poll, finished, show, quit_pressed)

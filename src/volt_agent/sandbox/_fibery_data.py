@@ -78,6 +78,7 @@ _SPECIFIC_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 _SPECIFIC_FIELDS["Scrum/Sub-bug"] = _SPECIFIC_FIELDS["Scrum/Bug"]
+_SPECIFIC_FIELDS["Scrum/Sub-task"] = _SPECIFIC_FIELDS["Scrum/Task"]
 
 _COLLECTION_FIELDS = frozenset({"assignments/assignees", "comments/comments"})
 
@@ -198,7 +199,7 @@ class EntityBuilder:
     def _specific(self, type_key: str, kind: str, state: str, created: date) -> dict[str, Any]:
         rng = self.rng
         finished = state in ("Done", "Closed")
-        if type_key == "Scrum/Task":
+        if type_key in ("Scrum/Task", "Scrum/Sub-task"):
             started = created + timedelta(days=rng.randint(0, 20))
             return {
                 "Scrum/Estimate": rng.choice((1, 2, 3, 5, 8, 13, 0.5)),

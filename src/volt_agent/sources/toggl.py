@@ -87,7 +87,7 @@ class TogglClient(BaseApiClient):
     ) -> None:
         profile = ApiProfile(
             source=TOGGL,
-            credentials_env="TOGGL_API_TOKEN",
+            credentials_env="TOGGL_API_TOKEN and TOGGL_WORKSPACE_ID",
             requests_per_second=settings.requests_per_second,
             max_quota_wait_seconds=settings.max_quota_wait_seconds,
             quota_setting="toggl.max_quota_wait_seconds",
