@@ -68,9 +68,7 @@ def test_demo_writes_every_artifact_with_consistent_hours(tmp_path: Path) -> Non
     meta = json.loads((folder / "run_metadata.json").read_text())
     assert meta["status"] == "completed"
     raw = RawTogglData.model_validate_json((folder / "raw_toggl_data.json").read_text())
-    aggregated = TogglAggregated.model_validate_json(
-        (folder / "toggl_aggregated.json").read_text()
-    )
+    aggregated = TogglAggregated.model_validate_json((folder / "toggl_aggregated.json").read_text())
     EnrichedData.model_validate_json((folder / "enriched_data.json").read_text())
     assert (folder / "reports" / "toggl_summary.md").read_text().startswith("# ")
     assert (folder / "reports" / "team_summary.md").read_text().startswith("# ")
