@@ -5,24 +5,21 @@ Domain errors become one-line messages and exit code 2 here, and only here.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from volt_agent.config import Settings, load_secrets, load_settings
+from volt_agent import cli_ops
+from volt_agent.cli_support import ConfigOption, console, fail, run_async, settings_from
+from volt_agent.config import load_secrets
 from volt_agent.demo import run_demo
 from volt_agent.errors import VoltAgentError
 from volt_agent.pipeline.devserver import dev_server_status, ensure_dev_server, stop_dev_server
 from volt_agent.runner import run_pipeline, run_worker
 from volt_agent.runner import show_run as show_run_service
 from volt_agent.sandbox import WorkspaceSpec, serve_sandbox
-
-T = TypeVar("T")
 
 app = typer.Typer(
     name="volt-agent",
@@ -37,34 +34,6 @@ server_app = typer.Typer(
 sandbox_app = typer.Typer(help="The simulated Toggl + Fibery workspace for demos and tests.")
 app.add_typer(server_app, name="server")
 app.add_typer(sandbox_app, name="sandbox")
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="config.yaml (enrichment_config.yaml is read beside it)."),
-]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a command's coroutine; volt-agent errors end the command with one line, exit 2."""
-    try:
-        return asyncio.run(coro)
-    except VoltAgentError as exc:
-        fail(str(exc))
-
-
-def settings_from(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except VoltAgentError as exc:
-        fail(str(exc))
 
 
 @app.command()
@@ -114,9 +83,20 @@ def run(
 
 
 @app.command()
-def worker(config: ConfigOption = None) -> None:
-    """Run a worker for the pipeline's task queue until interrupted."""
+def worker(
+    config: ConfigOption = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Prometheus metrics port (default: metrics.port); 0 turns them off."),
+    ] = None,
+) -> None:
+    """Run a worker for the pipeline's task queue until interrupted; serves /metrics."""
     settings = settings_from(config)
+    if metrics_port is not None:
+        metrics = settings.metrics.model_copy(
+            update={"enabled": metrics_port > 0, "port": metrics_port or settings.metrics.port}
+        )
+        settings = settings.model_copy(update={"metrics": metrics})
     try:
         run_async(run_worker(settings, load_secrets(), console))
     except KeyboardInterrupt:
@@ -149,9 +129,9 @@ def show_run(
     config: ConfigOption = None,
 ) -> None:
     """Show a run's status, statistics and reports; --follow re-attaches to a live run."""
-    settings = settings_from(config)
-    if output_dir is not None:
-        settings = settings.model_copy(update={"output_dir": output_dir})
+    settings = settings_from(config, output_dir)
+    if not follow:
+        raise typer.Exit(run_async(cli_ops.show_run_once(settings, run_id)))
     raise typer.Exit(
         run_async(
             show_run_service(
@@ -231,6 +211,9 @@ def sandbox_serve(
         )
     except KeyboardInterrupt:
         console.print("sandbox stopped")
+
+
+cli_ops.register(app)
 
 
 def main() -> None:

@@ -38,6 +38,11 @@ class TogglSettings(Section):
     base_url: str = "https://api.track.toggl.com"
     workspace_id: int | None = Field(None, description="also TOGGL_WORKSPACE_ID")
     page_size: int = Field(200, ge=1, le=1000)
+    grouped: bool = Field(
+        True,
+        description="ask for grouped report rows: entries with the same description, project,"
+        " task, tags and billable flag share a row, so fewer pages (requests) are needed",
+    )
     max_range_days: int = Field(366, ge=1, description="longest range one report request may span")
     requests_per_second: float = Field(1.0, gt=0)
     max_quota_wait_seconds: float = Field(
@@ -51,7 +56,7 @@ class FiberySettings(Section):
     )
     requests_per_second: float = Field(3.0, gt=0)
     batch_size: int = Field(100, ge=1, le=500, description="entities per query")
-    document_batch_size: int = Field(200, ge=1, description="documents per get-documents call")
+    document_batch_size: int = Field(500, ge=1, description="documents per get-documents call")
     max_comments: int = Field(50, ge=0, description="newest comments kept per entity")
 
 
@@ -71,6 +76,9 @@ class TemporalSettings(Section):
     workflow_timeout_seconds: int = Field(7200, gt=0)
     dev_server_port: int = 7233
     dev_server_ui_port: int = 8233
+    ui_url: str | None = Field(
+        None, description="Temporal Web UI of an external server; also TEMPORAL_UI_URL"
+    )
 
 
 class RetrySettings(Section):
@@ -91,12 +99,75 @@ class WorkerSettings(Section):
 
 
 class LlmSettings(Section):
-    provider: Literal["openai", "template", "auto"] = "auto"
+    """Report writer: ``openai`` (any OpenAI-compatible endpoint), ``template`` or ``auto``."""
+
+    provider: Literal["openai", "template", "auto"] = Field(
+        "auto", description="auto = openai when OPENAI_API_KEY is set, else template"
+    )
+    base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible API root, e.g. http://localhost:11434/v1;"
+        " OPENAI_BASE_URL overrides; unset = https://api.openai.com/v1",
+    )
     model: str = "gpt-4o-mini"
     temperature: float = Field(0.2, ge=0, le=2)
-    max_tokens: int = Field(1500, ge=1)
-    timeout_seconds: float = Field(120.0, gt=0)
-    input_char_budget: int = Field(24000, ge=1000)
+    max_tokens: int = Field(1500, ge=1, description="completion tokens per call")
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = Field(
+        "max_tokens", description="max_completion_tokens for OpenAI reasoning models"
+    )
+    timeout_seconds: float = Field(120.0, gt=0, description="per call; retries are Temporal's")
+    input_char_budget: int = Field(
+        24000, ge=1000, description="characters of data per prompt; longest texts cut first"
+    )
+    hours_tolerance: float = Field(
+        0.1, ge=0, description="hours the model states per entity may differ this much"
+    )
+    prompts_dir: Path = Field(Path("config/prompts"), description="the prompt templates")
+
+
+ApiRole = Literal["viewer", "operator", "admin"]
+MIN_API_TOKEN_LENGTH = 16
+
+
+class ApiToken(Section):
+    """One bearer token of the management API. ``name`` shows in logs; the token never does."""
+
+    name: str = Field(min_length=1, max_length=64)
+    role: ApiRole
+    token: SecretStr
+
+    @field_validator("token")
+    @classmethod
+    def _token_is_long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(f"a token needs at least {MIN_API_TOKEN_LENGTH} characters")
+        return value
+
+
+class ApiSettings(Section):
+    """``volt-agent serve``. Tokens also come from ``VOLT_AGENT_API_TOKENS``
+    (``role:token`` or ``name:role:token``, comma-separated); they are excluded from dumps,
+    so a workflow input built from ``Settings`` never carries them."""
+
+    host: str = Field("127.0.0.1", description="also VOLT_AGENT_API_HOST")
+    port: int = Field(8400, ge=1, le=65535, description="also VOLT_AGENT_API_PORT")
+    tokens: list[ApiToken] = Field(default_factory=list, exclude=True)
+
+    @field_validator("tokens")
+    @classmethod
+    def _tokens_are_unique(cls, value: list[ApiToken]) -> list[ApiToken]:
+        seen = [t.token.get_secret_value() for t in value]
+        if len(set(seen)) != len(seen):
+            raise ValueError("the same token is listed twice: give every token one role")
+        return value
+
+
+class MetricsSettings(Section):
+    """Prometheus endpoint of ``volt-agent worker`` (Temporal SDK + pipeline metrics)."""
+
+    enabled: bool = True
+    host: str = Field("127.0.0.1", description="also VOLT_AGENT_METRICS_HOST")
+    port: int = Field(9464, ge=1, le=65535, description="also VOLT_AGENT_METRICS_PORT")
 
 
 class ReportSettings(Section):
@@ -161,6 +232,8 @@ class Settings(Section):
     llm: LlmSettings = Field(default_factory=LlmSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
 
 class Secrets(BaseModel):
@@ -244,9 +317,15 @@ def _apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> None:
         ("toggl", "workspace_id"): env.get("TOGGL_WORKSPACE_ID"),
         ("toggl", "base_url"): env.get("TOGGL_BASE_URL"),
         ("fibery", "base_url"): env.get("FIBERY_BASE_URL"),
+        ("llm", "base_url"): env.get("OPENAI_BASE_URL"),
         ("temporal", "address"): env.get("TEMPORAL_ADDRESS"),
         ("temporal", "namespace"): env.get("TEMPORAL_NAMESPACE"),
+        ("temporal", "ui_url"): env.get("TEMPORAL_UI_URL"),
         ("output_dir",): env.get("VOLT_AGENT_OUTPUT_DIR"),
+        ("api", "host"): env.get("VOLT_AGENT_API_HOST"),
+        ("api", "port"): env.get("VOLT_AGENT_API_PORT"),
+        ("metrics", "host"): env.get("VOLT_AGENT_METRICS_HOST"),
+        ("metrics", "port"): env.get("VOLT_AGENT_METRICS_PORT"),
     }
     for path, value in overrides.items():
         if not value:
@@ -255,6 +334,35 @@ def _apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> None:
         for part in path[:-1]:
             target = target.setdefault(part, {})
         target[path[-1]] = value
+    tokens = env.get("VOLT_AGENT_API_TOKENS", "").strip()
+    if tokens:
+        api = raw.setdefault("api", {})
+        api["tokens"] = [*(api.get("tokens") or []), *parse_api_tokens(tokens)]
+
+
+def parse_api_tokens(text: str) -> list[dict[str, str]]:
+    """``VOLT_AGENT_API_TOKENS``: comma-separated ``role:token`` or ``name:role:token``.
+
+    Messages name the entry by position only: a token never appears in an error.
+    """
+    roles = ("viewer", "operator", "admin")
+    parsed = []
+    for position, item in enumerate((i.strip() for i in text.split(",")), start=1):
+        if not item:
+            continue
+        first, _, rest = item.partition(":")
+        parts = item.split(":", 2)
+        if first in roles and rest:
+            name, role, token = f"env-{position}", first, rest
+        elif len(parts) == 3 and parts[1] in roles:
+            name, role, token = parts
+        else:
+            raise ConfigError(
+                f"VOLT_AGENT_API_TOKENS entry {position} must be role:token or name:role:token"
+                f" with role one of {', '.join(roles)}"
+            )
+        parsed.append({"name": name, "role": role, "token": token})
+    return parsed
 
 
 def load_secrets(env: dict[str, str] | None = None) -> Secrets:

@@ -20,8 +20,16 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from volt_agent.config import Secrets, Settings
+from volt_agent.errors import ConfigError
+from volt_agent.metrics import metrics_runtime
 from volt_agent.pipeline.client import connect
-from volt_agent.pipeline.service import prepare_run, query_progress, start_run, workflow_id_for
+from volt_agent.pipeline.service import (
+    check_before_start,
+    prepare_run,
+    query_progress,
+    start_run,
+    workflow_id_for,
+)
 from volt_agent.pipeline.types import PipelineInput, Progress, StartFrom
 from volt_agent.pipeline.worker import build_activities, build_worker
 from volt_agent.progress_view import Detached, follow
@@ -75,10 +83,7 @@ async def run_pipeline(
         run_id=run_id,
         output_dir=output_dir,
     )
-    if enabled:
-        if start_from == "toggl":
-            secrets.require_toggl()
-        secrets.require_fibery()
+    await check_before_start(params, secrets, in_process_worker=enabled)
     client, server = await connect(settings.temporal, settings.data_dir)
     if server.started:
         console.print(
@@ -88,11 +93,14 @@ async def run_pipeline(
     async with worker_scope(client, params.config, secrets, enabled):
         handle = await start_run(client, params)
         console.print(f"Run [cyan]{params.run_id}[/] started · workflow {handle.id}")
-        console.print(f"Temporal UI: {workflow_url(server.ui_url, settings, handle.id)}")
+        ui_link = f"Temporal UI: {workflow_url(server.ui_url, settings, handle.id)}"
+        console.print(ui_link, highlight=False)
         if not follow_progress and not enabled:
             console.print(f"Follow it with: volt-agent show-run {params.run_id} --follow")
             return EXIT_DETACHED
-        return await _watch(handle, params, console, detach_hint=not enabled)
+        code = await _watch(handle, params, console, detach_hint=not enabled)
+    console.print(ui_link, highlight=False)
+    return code
 
 
 async def _watch(
@@ -151,6 +159,8 @@ def print_summary(console: Console, folder: RunFolder, meta: RunMetadata | None)
     console.print(f"Run [cyan]{meta.run_id}[/]: [{style}]{meta.status}[/]")
     if meta.error:
         console.print(f"[red]error:[/] {meta.error}", highlight=False)
+    for warning in meta.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     aggregation = meta.statistics.get("aggregation", {})
     enrichment = meta.statistics.get("enrichment", {})
     if aggregation:
@@ -190,13 +200,23 @@ def print_summary(console: Console, folder: RunFolder, meta: RunMetadata | None)
 
 
 async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> None:
-    client, server = await connect(settings.temporal, settings.data_dir)
+    """Poll the task queue until cancelled; with ``metrics.enabled``, serve Prometheus metrics."""
+    runtime = None
+    if settings.metrics.enabled:
+        try:
+            runtime = metrics_runtime(settings.metrics)
+        except ConfigError as exc:  # e.g. a second worker on one host: it still works
+            console.print(f"[yellow]warning:[/] {exc}; this worker runs without metrics")
+    client, server = await connect(settings.temporal, settings.data_dir, runtime=runtime)
     activities = build_activities(settings, secrets)
     worker = build_worker(client, settings, activities)
     console.print(
         f"Worker polling task queue {settings.temporal.task_queue!r} at {server.address}"
         " (Ctrl-C stops it)"
     )
+    if runtime is not None:
+        where = f"{settings.metrics.host}:{settings.metrics.port}"
+        console.print(f"Metrics: http://{where}/metrics", highlight=False)
     try:
         await worker.run()
     finally:

@@ -3,8 +3,10 @@
 Every Toggl request counts against an hourly quota (30 on the Free plan) and Fibery allows
 about 3 requests per second, so the number of requests is part of the contract:
 
-- Toggl: the whole range in ``ceil(rows / max_page_size)`` report pages, plus at most two
-  other requests (``/me`` and the workspace users), cached for the run;
+- Toggl: the whole range in ``ceil(rows / max_page_size)`` report pages — rows grouped
+  (entries with the same description, project, task, tags and billable flag share a row) as
+  the configuration asks — plus at most two other requests (``/me`` and the workspace users),
+  cached for the run;
 - Fibery: one ``fibery.entity/query`` per (type, batch of ``batch_size`` ids) and
   ``ceil(documents of the batch / document_batch_size)`` ``get-documents`` calls per batch —
   one per batch when ``document_batch_size`` holds a batch's documents.
@@ -89,6 +91,7 @@ async def fetch_week(sims: Simulators) -> Week:
         base_url=sims.toggl.base_url,
         workspace_id=None,  # resolved through /me, as without TOGGL_WORKSPACE_ID
         page_size=TOGGL_OPTIONS.max_page_size,
+        grouped=SETTINGS.toggl.grouped,
         requests_per_second=50.0,
         max_quota_wait_seconds=0,
     )
@@ -115,7 +118,11 @@ def test_toggl_fetches_the_week_within_budget(week: Week, workspace: Workspace) 
     assert week.aggregated.statistics.total_seconds == sum(e.seconds for e in expected)
 
     counts = week.toggl_counts
-    pages = math.ceil(week.rows / TOGGL_OPTIONS.max_page_size)
+    assert SETTINGS.toggl.grouped
+    groups = {(e.user_id, e.description, e.project_id, e.task_id, e.billable, e.tag_ids)
+              for e in expected}  # fmt: skip
+    pages = math.ceil(len(groups) / TOGGL_OPTIONS.max_page_size)
+    assert pages < math.ceil(week.rows / TOGGL_OPTIONS.max_page_size)
     assert counts["requests"] <= pages + 2, counts
     assert counts["toggl.search_time_entries"] == pages
     assert (counts["toggl.me"], counts["toggl.workspace_users"]) == (1, 1)

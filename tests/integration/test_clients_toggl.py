@@ -73,11 +73,14 @@ def client_for(
     token: str | None = None,
     workspace_id: int | None = None,
     requests_per_second: float = 50.0,
+    grouped: bool = False,
 ) -> TogglClient:
+    """A client of the simulator; ungrouped rows (one entry per row) unless ``grouped``."""
     settings = TogglSettings(
         base_url=sims.toggl.base_url,
         workspace_id=sims.workspace_id if workspace_id is None else workspace_id,
         page_size=page_size,
+        grouped=grouped,
         requests_per_second=requests_per_second,
         max_quota_wait_seconds=0,
     )
@@ -136,6 +139,21 @@ async def test_full_fetch_equals_the_workspace_entries_in_range(
     assert counts[SEARCH] == pages
     assert counts["requests"] == pages == request_count
     assert counts["status.200"] == pages
+
+
+async def test_grouped_rows_give_the_same_entries_in_fewer_pages(
+    sims: Simulators, workspace: Workspace
+) -> None:
+    expected = in_range(workspace, START, END)
+    groups = {(e.user_id, e.description, e.project_id, e.task_id, e.billable, e.tag_ids)
+              for e in expected}  # fmt: skip
+    assert len(groups) < len(expected)  # people repeat entries: grouping saves pages
+    async with client_for(sims, page_size=50, grouped=True) as client:
+        entries, stats = await client.fetch_time_entries(START, END)
+    assert_same_entries(entries, expected)
+    assert (stats.rows_received, stats.entries_kept) == (len(expected), len(expected))
+    counts = sims.toggl.stats()
+    assert counts[SEARCH] == pages_for(len(groups), 50) < pages_for(len(expected), 50)
 
 
 async def test_users_option_maps_emails_to_ids_and_filters(

@@ -1,0 +1,1 @@
+"""The HTTP management API (``volt-agent serve``): see ``app.create_app``."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -33,10 +34,12 @@ from volt_agent.enrichment.registry import enricher_for
 from volt_agent.errors import (
     ConfigError,
     FatalSourceError,
+    RateLimitedError,
     RetryableSourceError,
     UserInputError,
     VoltAgentError,
 )
+from volt_agent.metrics import PipelineMetrics
 from volt_agent.pipeline.enrichment_store import EnrichmentStore
 from volt_agent.pipeline.types import (
     AggregateResult,
@@ -46,6 +49,7 @@ from volt_agent.pipeline.types import (
     ExtractResult,
     FetchInput,
     FetchResult,
+    LlmUsage,
     Message,
     PersonReportInput,
     PersonReportsResult,
@@ -54,6 +58,8 @@ from volt_agent.pipeline.types import (
     RunStatusUpdate,
     SaveEnrichedResult,
 )
+from volt_agent.reporting.html import REPORT_HTML, render_html_report
+from volt_agent.reporting.llm_usage import ReportTelemetry, collect_telemetry
 from volt_agent.reporting.writer import ReportWriter
 from volt_agent.sources.fibery import FiberyClient
 from volt_agent.sources.pagination import PageCursor
@@ -78,6 +84,7 @@ R = TypeVar("R")
 PARTIAL_FETCH = "raw_toggl_data.partial.jsonl"
 """One JSON line per fetched page; survives a failed attempt so the retry resumes."""
 
+STATUSES = {"found", "not_found", "error"}
 NON_RETRYABLE = (FatalSourceError, UserInputError, ConfigError, StorageError)
 
 
@@ -90,6 +97,11 @@ def classified(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             return await fn(*args, **kwargs)
         except NON_RETRYABLE as exc:
             raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+        except RateLimitedError as exc:
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+            raise ApplicationError(
+                str(exc), type=type(exc).__name__, next_retry_delay=delay
+            ) from exc
         except (RetryableSourceError, VoltAgentError) as exc:
             raise ApplicationError(str(exc), type=type(exc).__name__) from exc
 
@@ -119,6 +131,8 @@ class PipelineActivities:
         self._fibery = fibery
         self._parser = DescriptionParser(settings.parsing)
         self._stores: dict[str, EnrichmentStore] = {}
+        self.metrics = PipelineMetrics()
+        """Replaced by the worker's (``build_worker``) when it exports metrics."""
 
     def toggl(self) -> TogglClient:
         if self._toggl is None:
@@ -165,7 +179,9 @@ class PipelineActivities:
     @activity.defn(name="record_run_status")
     @classified
     async def record_run_status(self, update: RunStatusUpdate) -> None:
-        record(folder_of(update.run), update)
+        meta = record(folder_of(update.run), update)
+        self._sync_request_metrics()
+        self.metrics.run_recorded(update, meta)
 
     # ------------------------------------------------------------ toggl stage
 
@@ -235,6 +251,8 @@ class PipelineActivities:
         )
         folder.save(RAW_TOGGL, raw)
         partial.unlink(missing_ok=True)
+        self.metrics.entries_fetched(len(entries))
+        self._sync_request_metrics()
         dropped = (
             stats.duplicates_dropped
             + stats.running_entries_dropped
@@ -248,6 +266,7 @@ class PipelineActivities:
             pages=pages,
             resumed_from_page=resumed_from,
             dropped=dropped,
+            statistics=stats,
         )
 
     @activity.defn(name="aggregate_toggl_data")
@@ -271,9 +290,15 @@ class PipelineActivities:
     @classified
     async def generate_toggl_report(self, run: RunRef) -> ReportResult:
         folder = folder_of(run)
-        text = await self._writer.toggl_summary(folder.load(TOGGL_AGGREGATED, TogglAggregated))
+        with collect_telemetry() as telemetry:
+            text = await self._writer.toggl_summary(folder.load(TOGGL_AGGREGATED, TogglAggregated))
         folder.save_text(TOGGL_SUMMARY, text)
-        return ReportResult(path=TOGGL_SUMMARY, writer=self._writer.name, characters=len(text))
+        return ReportResult(
+            path=TOGGL_SUMMARY,
+            writer=self._writer.name,
+            characters=len(text),
+            **_telemetry_fields(telemetry),
+        )
 
     # ----------------------------------------------------------- fibery stage
 
@@ -282,7 +307,7 @@ class PipelineActivities:
     async def cleanup_fibery_stage(self, run: RunRef) -> list[str]:
         self._stores.pop(str(folder_of(run).path), None)
         return folder_of(run).remove(
-            ENRICHED_DATA, ENRICHMENT_PARTS_DIR, INDIVIDUAL_DIR, TEAM_SUMMARY
+            ENRICHED_DATA, ENRICHMENT_PARTS_DIR, INDIVIDUAL_DIR, TEAM_SUMMARY, REPORT_HTML
         )
 
     @activity.defn(name="extract_fibery_entities")
@@ -354,13 +379,16 @@ class PipelineActivities:
             enrich = enricher_for(enricher_name)
             entities = [enrich(e) if e.status == "found" else e for e in fetched]
         store.save_batch(batch.type_key, batch.index, entities)
-        return EnrichBatchResult(
+        result = EnrichBatchResult(
             type_key=batch.type_key,
             index=batch.index,
             found=sum(e.status == "found" for e in entities),
             not_found=sum(e.status == "not_found" for e in entities),
             error=sum(e.status == "error" for e in entities),
         )
+        self.metrics.entities_enriched(batch.type_key, result.model_dump(include=STATUSES))
+        self._sync_request_metrics()
+        return result
 
     @activity.defn(name="generate_person_reports")
     @classified
@@ -373,16 +401,19 @@ class PipelineActivities:
         if missing:
             raise UserInputError(f"users {missing} are not in {TOGGL_AGGREGATED}")
         paths = []
-        for uid in params.user_ids:
-            user = users[uid]
-            text = await self._writer.person_report(
-                user, store.entities_for(user), (aggregated.start_date, aggregated.end_date)
-            )
-            path = folder.individual_report(user_slug(user.user_name, user.user_id))
-            folder.save_text(path, text)
-            paths.append(path)
-            activity.heartbeat(len(paths))
-        return PersonReportsResult(paths=paths, writer=self._writer.name)
+        with collect_telemetry() as telemetry:
+            for uid in params.user_ids:
+                user = users[uid]
+                text = await self._writer.person_report(
+                    user, store.entities_for(user), (aggregated.start_date, aggregated.end_date)
+                )
+                path = folder.individual_report(user_slug(user.user_name, user.user_id))
+                folder.save_text(path, text)
+                paths.append(path)
+                activity.heartbeat(len(paths))
+        return PersonReportsResult(
+            paths=paths, writer=self._writer.name, **_telemetry_fields(telemetry)
+        )
 
     @activity.defn(name="save_enriched_data")
     @classified
@@ -403,28 +434,60 @@ class PipelineActivities:
             },
         )
         folder.save(ENRICHED_DATA, data)
+        kept = [len(e.comments) for e in entities]
+        reported = [max(e.comment_count, len(e.comments)) for e in entities]
         return SaveEnrichedResult(
             entities=len(entities),
             found=statuses.count("found"),
             not_found=statuses.count("not_found"),
             error=statuses.count("error"),
             path=ENRICHED_DATA,
+            comments=sum(reported),
+            comments_kept=sum(kept),
+            comments_truncated=sum(reported) - sum(kept),
+            entities_with_truncated_comments=sum(
+                r > k for r, k in zip(reported, kept, strict=True)
+            ),
         )
 
     @activity.defn(name="generate_team_report")
     @classified
     async def generate_team_report(self, run: RunRef) -> ReportResult:
         folder = folder_of(run)
-        text = await self._writer.team_report(folder.load(ENRICHED_DATA, EnrichedData))
+        data = folder.load(ENRICHED_DATA, EnrichedData)
+        with collect_telemetry() as telemetry:
+            text = await self._writer.team_report(data)
         folder.save_text(TEAM_SUMMARY, text)
+        folder.save_text(REPORT_HTML, render_html_report(data))
         self._stores.pop(str(folder.path), None)
-        return ReportResult(path=TEAM_SUMMARY, writer=self._writer.name, characters=len(text))
+        return ReportResult(
+            path=TEAM_SUMMARY,
+            writer=self._writer.name,
+            characters=len(text),
+            html_path=REPORT_HTML,
+            **_telemetry_fields(telemetry),
+        )
+
+    def _sync_request_metrics(self) -> None:
+        for source, client in (("toggl", self._toggl), ("fibery", self._fibery)):
+            if client is not None:
+                self.metrics.sync_requests(source, client.stats)
 
     def _store(self, folder: RunFolder) -> EnrichmentStore:
         key = str(folder.path)
         if key not in self._stores:
             self._stores[key] = EnrichmentStore(folder)
         return self._stores[key]
+
+
+def _telemetry_fields(telemetry: ReportTelemetry) -> dict[str, Any]:
+    """``llm`` and ``warnings`` of a report result from what the writer recorded."""
+    usage = LlmUsage(
+        calls=telemetry.calls,
+        prompt_tokens=telemetry.prompt_tokens,
+        completion_tokens=telemetry.completion_tokens,
+    )
+    return {"llm": usage, "warnings": telemetry.all_warnings()}
 
 
 class FetchCheckpoint(Message):

@@ -22,6 +22,7 @@ from pathlib import Path
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from volt_agent.config import TemporalSettings
@@ -37,12 +38,14 @@ async def connect(
     *,
     start_server: bool = True,
     env: Mapping[str, str] | None = None,
+    runtime: Runtime | None = None,
 ) -> tuple[Client, DevServerInfo]:
     """A connected client for ``settings.namespace`` and where it points.
 
     With ``settings.address`` unset the embedded dev server is reused or (``start_server``)
     started, see :func:`~volt_agent.pipeline.devserver.ensure_dev_server`. ``env`` (default:
-    the process environment) supplies the TLS settings for an external server.
+    the process environment) supplies the TLS settings for an external server. ``runtime``
+    (default: the SDK's) is where the client's and its workers' metrics go.
     Raises ``ConfigError`` with one line when Temporal cannot be reached, TLS files cannot be
     read, or the namespace does not exist.
     """
@@ -59,6 +62,7 @@ async def connect(
                 data_converter=pydantic_data_converter,
                 tls=tls,
                 api_key=api_key,
+                runtime=runtime,
             ),
             CONNECT_TIMEOUT_SECONDS,
         )

@@ -1,20 +1,25 @@
 """Service functions shared by the CLI and the HTTP API: validate, start, observe runs.
 
 Validation happens here, before anything reaches Temporal, so bad input never starts a
-workflow or cleans a run folder.
+workflow or cleans a run folder: ``prepare_run`` checks the arguments and the output folder
+offline; ``check_before_start`` checks what a run started from this process needs (tokens,
+the Fibery URL) and, with ``--users``, that Toggl knows every email.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 
-from volt_agent.config import Settings
-from volt_agent.errors import UserInputError
+from volt_agent.config import Secrets, Settings
+from volt_agent.errors import ConfigError, UserInputError
 from volt_agent.pipeline.types import WORKFLOW_NAME, PipelineInput, Progress, StartFrom
+from volt_agent.sources.toggl import TogglClient
 from volt_agent.storage.run_folder import TOGGL_AGGREGATED, RunFolder, new_run_id, validate_run_id
 
 EMAIL_SHAPE = "@"
@@ -47,9 +52,16 @@ def prepare_run(
     end = parse_date(end_date, "--end-date")
     if end < start:
         raise UserInputError(f"--end-date {end} is before --start-date {start}")
+    days, longest = (end - start).days + 1, settings.toggl.max_range_days
+    if days > longest:
+        raise UserInputError(
+            f"--start-date {start} to --end-date {end} is {days} days, more than the {longest}"
+            " one Toggl report may span (toggl.max_range_days): split it into shorter runs"
+        )
     user_list = _parse_users(users)
     if output_dir is not None:
         settings = settings.model_copy(update={"output_dir": output_dir})
+    check_output_dir(settings.output_dir)
     if start_from == "fibery":
         if not run_id:
             raise UserInputError("--start-from fibery needs --run-id of an earlier run")
@@ -61,12 +73,19 @@ def prepare_run(
             )
     elif run_id is not None:
         validate_run_id(run_id)
+    if run_id is None:
+        run_id = new_run_id(now or datetime.now(UTC))
+        if RunFolder(settings.output_dir, run_id).path.exists():
+            raise UserInputError(
+                f"run {run_id} already exists in {settings.output_dir}:"
+                " start again in a second or pass --run-id"
+            )
     return PipelineInput(
         start_date=start,
         end_date=end,
         users=user_list,
         start_from=start_from,
-        run_id=run_id or new_run_id(now or datetime.now(UTC)),
+        run_id=run_id,
         config=settings,
     )
 
@@ -81,6 +100,62 @@ def _parse_users(users: str | None) -> list[str] | None:
     if bad:
         raise UserInputError(f"--users expects emails, got: {', '.join(bad)}")
     return emails
+
+
+def check_output_dir(output_dir: Path) -> None:
+    """Refuse an output folder that cannot hold run folders, without creating anything.
+
+    The nearest existing folder on the way to ``output_dir`` must be a writable directory: a
+    file in the way (``--output-dir report.txt/runs``) or a folder without write access is
+    refused here instead of failing the run at its first write.
+    """
+    existing = output_dir
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserInputError(
+            f"output folder {output_dir} cannot be used: {existing} is not a directory"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserInputError(f"output folder {output_dir} cannot be used: {existing} is read-only")
+
+
+def check_worker_credentials(settings: Settings, secrets: Secrets, start_from: StartFrom) -> None:
+    """What a worker in this process needs: the tokens of the stages to run, the Fibery URL."""
+    if start_from == "toggl":
+        secrets.require_toggl()
+    secrets.require_fibery()
+    if not settings.fibery.base_url:
+        raise ConfigError(
+            "FIBERY_BASE_URL is not set: put https://{workspace}.fibery.io in the"
+            " environment or fibery.base_url in config.yaml"
+        )
+
+
+async def check_user_emails(settings: Settings, secrets: Secrets, emails: Sequence[str]) -> None:
+    """Refuse ``--users`` emails Toggl does not know, before a workflow starts.
+
+    Costs one Toggl request (the workspace users; plus ``/me`` without TOGGL_WORKSPACE_ID),
+    which the worker repeats for the run. Skipped when this process has no Toggl token (a
+    run for ``--no-worker`` workers with their own environment): the worker then refuses
+    unknown emails and the run fails with the same message.
+    """
+    token = secrets.toggl_api_token
+    if not emails or token is None or not token.get_secret_value():
+        return
+    async with TogglClient.create(settings.toggl, settings.http, token) as toggl:
+        await toggl.resolve_user_ids(emails)
+
+
+async def check_before_start(
+    params: PipelineInput, secrets: Secrets, *, in_process_worker: bool
+) -> None:
+    """Everything that can be checked before a workflow starts; raises with one line."""
+    settings = params.config
+    if in_process_worker:
+        check_worker_credentials(settings, secrets, params.start_from)
+    if params.users and params.start_from == "toggl":
+        await check_user_emails(settings, secrets, params.users)
 
 
 async def start_run(client: Client, params: PipelineInput) -> WorkflowHandle[object, object]:

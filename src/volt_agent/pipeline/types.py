@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from volt_agent.config import Settings
+from volt_agent.domain.models import FetchStatistics
 
 WORKFLOW_NAME = "TogglFiberyPipeline"
 StartFrom = Literal["toggl", "fibery"]
@@ -54,6 +55,8 @@ class RunStatusUpdate(Message):
     stage_failed: str | None = None
     error: str | None = None
     statistics: dict[str, object] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    """Silent-failure warnings so far (``"kind: message"``); replaces the stored list."""
     temporal: dict[str, str] = Field(default_factory=dict)
     at: str
     """ISO time from ``workflow.now()``; the activity never reads the clock for metadata."""
@@ -73,6 +76,8 @@ class FetchResult(Message):
     pages: int
     resumed_from_page: int = 0
     dropped: int = 0
+    statistics: FetchStatistics = Field(default_factory=FetchStatistics)
+    """What the fetch saw and set aside, counter by counter (bad rows are counted, never fatal)."""
 
 
 class AggregateResult(Message):
@@ -84,10 +89,22 @@ class AggregateResult(Message):
     total_seconds: int
 
 
+class LlmUsage(Message):
+    """Chat calls and tokens spent writing reports (all zero for the template writer)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 class ReportResult(Message):
     path: str
     writer: str
     characters: int
+    llm: LlmUsage = Field(default_factory=LlmUsage)
+    warnings: list[str] = Field(default_factory=list)
+    """Narrative sections that fell back to the template text, and why (short, capped)."""
+    html_path: str | None = None
 
 
 class EnrichmentBatch(Message):
@@ -127,6 +144,8 @@ class PersonReportInput(Message):
 class PersonReportsResult(Message):
     paths: list[str]
     writer: str
+    llm: LlmUsage = Field(default_factory=LlmUsage)
+    warnings: list[str] = Field(default_factory=list)
 
 
 class SaveEnrichedResult(Message):
@@ -135,6 +154,12 @@ class SaveEnrichedResult(Message):
     not_found: int
     error: int
     path: str
+    comments: int = 0
+    """Comments Fibery reported on the enriched entities."""
+    comments_kept: int = 0
+    comments_truncated: int = 0
+    """Older comments left out (``fibery.max_comments`` newest are kept per entity)."""
+    entities_with_truncated_comments: int = 0
 
 
 class TypeProgress(Message):

@@ -46,6 +46,14 @@ R = TypeVar("R", bound=BaseModel)
 STAGE_TOGGL = "toggl"
 STAGE_FIBERY = "fibery"
 ACTIVITIES_TOTAL = 10
+LLM_FALLBACK = "llm_fallback"
+"""Warnings of report writers (a narrative section replaced by the template text)."""
+LLM_COUNTERS = ("calls", "prompt_tokens", "completion_tokens")
+MAX_REPORT_WARNINGS = 100
+ZERO_ENTRIES = "zero_entries"
+ZERO_MATCHED = "zero_matched"
+"""Silent failures: a run that did everything right with nothing. Recorded as warnings
+``"{kind}: {message}"`` in ``run_metadata.json`` and counted by the worker's metrics."""
 
 
 def retry_policy(settings: RetrySettings) -> RetryPolicy:
@@ -111,6 +119,8 @@ class TogglFiberyPipeline:
         self._run = RunRef(output_dir=self._settings.output_dir, run_id=params.run_id)
         self._progress = Progress(run_id=params.run_id, activities_total=ACTIVITIES_TOTAL)
         self._statistics: dict[str, Any] = {}
+        self._warnings: list[str] = []
+        self._report_warnings: list[str] = []
         await self._record("in_progress", starting=True)
         stage = STAGE_TOGGL if params.start_from == "toggl" else STAGE_FIBERY
         try:
@@ -123,7 +133,7 @@ class TogglFiberyPipeline:
             self._progress.status = "cancelled"
             await self._record("cancelled", stage_failed=stage, error="cancelled by request")
             raise
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:  # local activities raise the latter
             message = _root_message(err)
             self._progress.status = "failed"
             await self._record("failed", stage_failed=stage, error=message)
@@ -149,14 +159,25 @@ class TogglFiberyPipeline:
             heartbeat=True,
         )
         self._statistics["toggl"] = fetched.model_dump()
+        if fetched.entries == 0:
+            self._warnings.append(
+                f"{ZERO_ENTRIES}: no time entries were fetched for"
+                f" {self._params.start_date}..{self._params.end_date}: check the dates,"
+                " --users, TOGGL_WORKSPACE_ID and what the Toggl token can see"
+            )
         aggregated = await self._local("aggregate_toggl_data", 2, self._run, AggregateResult)
         self._statistics["aggregation"] = aggregated.model_dump()
-        await self._activity("generate_toggl_report", 3, self._run, ReportResult)
+        self._account(await self._activity("generate_toggl_report", 3, self._run, ReportResult))
 
     async def _fibery_stage(self) -> SaveEnrichedResult:
         self._progress.current_stage = STAGE_FIBERY
         await self._local("cleanup_fibery_stage", 4, self._run)
         plan = await self._local("extract_fibery_entities", 5, self._run, ExtractResult)
+        if not plan.batches and not self._warnings:
+            self._warnings.append(
+                f"{ZERO_MATCHED}: no time entry references a Fibery entity: check that"
+                " descriptions carry '#id [Space] [Type]' and parsing.id_pattern"
+            )
         await self._enrich(plan)
         reports = self._settings.reports
         groups = [
@@ -172,11 +193,11 @@ class TogglFiberyPipeline:
                 PersonReportsResult,
             ),
             reports.max_concurrent,
-            on_done=lambda _ids, _res: self._advance(),
+            on_done=lambda _ids, result: self._advance(result),
         )
         saved = await self._local("save_enriched_data", 8, self._run, SaveEnrichedResult)
         self._statistics["enrichment"] = saved.model_dump()
-        await self._activity("generate_team_report", 9, self._run, ReportResult)
+        self._account(await self._activity("generate_team_report", 9, self._run, ReportResult))
         return saved
 
     async def _enrich(self, plan: ExtractResult) -> None:
@@ -220,8 +241,20 @@ class TogglFiberyPipeline:
         self._work_done = 0
         self._work_total = total
 
-    def _advance(self) -> None:
+    def _advance(self, report: PersonReportsResult | None = None) -> None:
         self._work_done += 1
+        if report is not None:
+            self._account(report)
+
+    def _account(self, report: ReportResult | PersonReportsResult) -> None:
+        """Sum LLM calls and tokens into ``statistics.llm``; keep the writer's warnings."""
+        if report.llm.calls or report.writer.startswith("llm:"):
+            llm = self._statistics.setdefault("llm", dict.fromkeys(LLM_COUNTERS, 0))
+            for key in LLM_COUNTERS:
+                llm[key] += getattr(report.llm, key)
+        for warning in report.warnings:
+            if len(self._report_warnings) < MAX_REPORT_WARNINGS:
+                self._report_warnings.append(f"{LLM_FALLBACK}: {warning}")
 
     def _options(self, *, heartbeat: bool = False) -> dict[str, Any]:
         retry = self._settings.retry
@@ -293,7 +326,9 @@ class TogglFiberyPipeline:
             stage_failed=stage_failed,
             error=error,
             statistics=dict(self._statistics),
+            warnings=[*self._warnings, *self._report_warnings],
             temporal={
+                "started_at": (self._started or workflow.now()).isoformat(),
                 "workflow_id": info.workflow_id,
                 "run_id": info.run_id,
                 "task_queue": info.task_queue,

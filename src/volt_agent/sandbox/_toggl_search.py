@@ -209,6 +209,10 @@ class EntryIndex:
             groups.setdefault(key, []).append(entry)
         return list(groups.values())
 
+    def row(self, entry: TimeEntryRecord, row_number: int) -> dict[str, Any]:
+        """The ungrouped report row of one entry."""
+        return self._row([entry], row_number)
+
     def _row(self, entries: list[TimeEntryRecord], row_number: int) -> dict[str, Any]:
         head = entries[0]
         return {

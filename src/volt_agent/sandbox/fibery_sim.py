@@ -6,6 +6,7 @@ are not a list of ``{"command": ...}`` (or not a ``get-documents`` command) answ
 a command that fails on its own answers ``{"success": false, "result": {"name", "message"}}``
 inside a 200 list. Documents are served as markdown only (``?format=md``); unknown secrets
 are left out of a ``get-documents`` answer and are 404 on ``GET /api/documents/{secret}``.
+``extra_comments`` gives chosen entities thousands of comments (``sandbox._bad_data``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from volt_agent.sandbox._bad_data import with_extra_comments
 from volt_agent.sandbox._common import Rejection, SimulatorOptions, assemble
 from volt_agent.sandbox._fibery_data import schema_types
 from volt_agent.sandbox.fibery_query import QueryError, run_entity_query
@@ -45,7 +47,10 @@ FIBERY_ENDPOINTS = EndpointTable(
 
 @dataclass(frozen=True)
 class FiberySimulatorOptions(SimulatorOptions):
+    """``extra_comments``: ``(type, public id, n)`` — that entity gets ``n`` more comments."""
+
     token: str = "fibery-sandbox-token"  # noqa: S105  # a public sandbox token
+    extra_comments: tuple[tuple[str, str, int], ...] = ()
 
 
 def _message(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -60,10 +65,18 @@ class _Fibery:
     def __init__(self, workspace: Workspace, options: FiberySimulatorOptions, stats: RequestStats):
         self.options = options
         self.stats = stats
-        self.documents = workspace.documents
+        entities, self.documents = workspace.fibery_entities, workspace.documents
+        if options.extra_comments:
+            entities, self.documents = with_extra_comments(
+                entities,
+                workspace.documents,
+                workspace.fibery_users,
+                options.extra_comments,
+                options.seed,
+            )
         self.bucket = options.bucket()
         self.collections: dict[str, list[dict[str, Any]]] = {
-            **workspace.fibery_entities,
+            **entities,
             "fibery/user": workspace.fibery_users,
         }
         self.schema = {"fibery/types": schema_types()}

@@ -6,7 +6,9 @@ endpoints (search, users, projects) count against ``hourly_quota`` and ``/me`` a
 ``me_hourly_quota`` (sliding 60-minute windows, 402 when used up); when a quota is set, every
 admitted or refused answer of its endpoints carries ``X-Toggl-Quota-Remaining`` and
 ``X-Toggl-Quota-Resets-In``. A numeric workspace id other than the sandbox's answers 403, a
-non-numeric one 404. Times are rendered in UTC (``+00:00``).
+non-numeric one 404. Times are rendered in UTC (``+00:00``). With ``bad_rows`` the search
+also serves the bad rows of ``sandbox._bad_data`` (missing fields, null description,
+negative and running entries, an entry repeated on two pages).
 """
 
 from __future__ import annotations
@@ -16,13 +18,21 @@ import binascii
 import hmac
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from volt_agent.sandbox._bad_data import bad_rows
 from volt_agent.sandbox._common import Rejection, SimulatorOptions, assemble
 from volt_agent.sandbox._limits import SlidingWindowQuota
-from volt_agent.sandbox._toggl_search import EntryIndex, SearchError, parse_search
+from volt_agent.sandbox._toggl_search import (
+    EntryIndex,
+    SearchError,
+    SearchPage,
+    SearchQuery,
+    parse_search,
+)
 from volt_agent.sandbox.stats import EndpointTable, RequestStats
 from volt_agent.sandbox.workspace import Workspace
 
@@ -45,13 +55,15 @@ TOGGL_ENDPOINTS = EndpointTable(
 
 @dataclass(frozen=True)
 class TogglSimulatorOptions(SimulatorOptions):
-    """``max_page_size``/``max_range_days`` bound a search (400 beyond)."""
+    """``max_page_size``/``max_range_days`` bound a search (400 beyond); ``bad_rows`` mixes
+    the bad rows of ``sandbox._bad_data`` into search answers."""
 
     token: str = "toggl-sandbox-token"  # noqa: S105  # a public sandbox token
     hourly_quota: int | None = None
     me_hourly_quota: int | None = None
     max_page_size: int = 200
     max_range_days: int = 366
+    bad_rows: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -111,6 +123,19 @@ class _Toggl:
         token_ok = hmac.compare_digest(user.encode(), self.options.token.encode())
         return token_ok and password == "api_token"  # noqa: S105  # Toggl's fixed literal
 
+    def rows(self, query: SearchQuery, page: SearchPage) -> list[dict[str, Any]]:
+        """The page's rows, with the bad rows mixed in when ``bad_rows`` is on."""
+        if not self.options.bad_rows:
+            return page.rows
+        rows = list(page.rows)
+        if page.next_entry is not None:  # repeated as the next page's first entry
+            rows.append(self.index.row(page.next_entry, (page.next_row_number or 0) - 1))
+        me = self.workspace.me
+        first_page = query.first_id is None and (query.first_row_number or 1) == 1
+        if first_page and (query.user_ids is None or me.id in query.user_ids):
+            rows = bad_rows(me, query.start_date) + rows
+        return rows
+
     def check_workspace(self, workspace_id: str, headers: dict[str, str]) -> None:
         if not workspace_id.isdigit():
             raise Rejection(_text(404, "Not Found", headers))
@@ -148,7 +173,7 @@ def create_toggl_app(workspace: Workspace, options: TogglSimulatorOptions | None
             headers["X-Next-ID"] = str(following.id)
             headers["X-Next-Row-Number"] = str(page.next_row_number)
             headers["X-Next-Timestamp"] = str(int(following.start.timestamp()))
-        return JSONResponse(page.rows, headers=headers)
+        return JSONResponse(sim.rows(query, page), headers=headers)
 
     @app.get("/api/v9/me")
     async def me(request: Request) -> Response:

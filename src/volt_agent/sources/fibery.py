@@ -3,6 +3,10 @@
 For one type and a list of public ids, ``fetch_entities`` sends one ``fibery.entity/query``
 per ``batch_size`` ids and one ``get-documents`` call per ``document_batch_size`` rich-text
 documents (descriptions and kept comments) of that chunk — never one request per entity.
+Calls made at the same time (enrichment activities of several types in one worker) that
+wait for the same rate-limit slot leave in one request: up to ``MAX_COMMANDS_PER_REQUEST``
+entity queries per ``/api/commands`` request, up to ``document_batch_size`` documents per
+``get-documents`` request (``sources.coalesce``).
 An id Fibery does not return is ``not_found``; an unknown type makes its ids ``error``:
 both are data, the run goes on.
 """
@@ -23,11 +27,13 @@ from pydantic import SecretStr
 from volt_agent.config import EnrichmentType, FiberySettings, HttpSettings
 from volt_agent.domain.models import Comment, EnrichedEntity
 from volt_agent.errors import BadRequestError, ConfigError, ResponseFormatError, UserInputError
+from volt_agent.sources.coalesce import Coalescer
 from volt_agent.sources.http import (
     ApiProfile,
     ApiRequester,
     BaseApiClient,
     FiberyAuth,
+    LazyBody,
     SleepFn,
     new_async_client,
 )
@@ -35,6 +41,9 @@ from volt_agent.sources.parsing import as_datetime, one_line
 
 FIBERY = "Fibery"
 TYPE_NOT_FOUND = "schema-type-not-found"
+MAX_COMMANDS_PER_REQUEST = 10
+"""Entity queries merged into one ``/api/commands`` request at most (each up to
+``batch_size`` entities), which keeps a merged answer to a few megabytes."""
 RESERVED_ALIASES = frozenset(
     {"id", "public_id", "name", "state", "created", "modified"}
     | {"description_secret", "assignees", "comments"}
@@ -175,6 +184,19 @@ class FiberyClient(BaseApiClient):
         )
         super().__init__(requester, client)
         self._settings = settings
+        self._queries: Coalescer[dict[str, Any], CommandResult] = Coalescer(
+            self._post_commands,
+            build=list,
+            split=_command_results,
+            capacity=MAX_COMMANDS_PER_REQUEST,
+        )
+        self._documents: Coalescer[list[str], dict[str, str]] = Coalescer(
+            self._post_documents,
+            build=_documents_body,
+            split=_documents_split,
+            capacity=settings.document_batch_size,
+            weight=len,
+        )
 
     @classmethod
     def create(
@@ -194,18 +216,23 @@ class FiberyClient(BaseApiClient):
 
     async def run_commands(self, commands: list[dict[str, Any]]) -> list[CommandResult]:
         """``POST /api/commands`` (one request); one result per command, in order."""
+        return _command_results(commands, await self._post_commands(commands))
+
+    async def _post_commands(self, body: list[dict[str, Any]] | LazyBody) -> Any:
         response = await self._requester.request_json(
-            "POST", f"{self._base_url}/api/commands", endpoint="commands", json_body=commands
+            "POST", f"{self._base_url}/api/commands", endpoint="commands", json_body=body
         )
-        data = response.data
-        if not isinstance(data, list) or len(data) != len(commands):
-            raise ResponseFormatError(FIBERY, "commands answer is not one result per command")
-        results = []
-        for item in data:
-            if not isinstance(item, dict) or not isinstance(item.get("success"), bool):
-                raise ResponseFormatError(FIBERY, "a command result has no boolean 'success'")
-            results.append(CommandResult(item["success"], item.get("result")))
-        return results
+        return response.data
+
+    async def _post_documents(self, body: LazyBody) -> Any:
+        response = await self._requester.request_json(
+            "POST",
+            f"{self._base_url}/api/documents/commands",
+            endpoint="documents",
+            params={"format": "md"},
+            json_body=body,
+        )
+        return response.data
 
     async def schema_types(self) -> list[str]:
         """Names (``Space/Type``) of every type in the workspace schema, sorted."""
@@ -231,19 +258,7 @@ class FiberyClient(BaseApiClient):
         unique = list(dict.fromkeys(secrets))
         contents: dict[str, str] = {}
         for chunk in _chunks(unique, self._settings.document_batch_size):
-            response = await self._requester.request_json(
-                "POST",
-                f"{self._base_url}/api/documents/commands",
-                endpoint="documents",
-                params={"format": "md"},
-                json_body={"command": "get-documents", "args": [{"secret": s} for s in chunk]},
-            )
-            if not isinstance(response.data, list):
-                raise ResponseFormatError(FIBERY, "get-documents answer is not a JSON list")
-            for item in response.data:
-                if isinstance(item, dict) and isinstance(secret := item.get("secret"), str):
-                    content = item.get("content")
-                    contents[secret] = content if isinstance(content, str) else ""
+            contents |= await self._documents.submit(chunk)
         return contents
 
     async def fetch_entities(
@@ -261,7 +276,7 @@ class FiberyClient(BaseApiClient):
     ) -> dict[str, EnrichedEntity]:
         max_comments = self._settings.max_comments
         query = build_entity_query(type_key, enrichment, max_comments, limit=len(ids))
-        [answer] = await self.run_commands([entity_query_command(query, ids)])
+        answer = await self._queries.submit(entity_query_command(query, ids))
         if not answer.success:
             if answer.error_name.endswith(TYPE_NOT_FOUND):
                 error = one_line(f"unknown Fibery type {type_key}: {answer.error_message}")
@@ -301,6 +316,34 @@ def _base_url(settings: FiberySettings) -> str:
             " environment or fibery.base_url in config.yaml"
         )
     return settings.base_url.rstrip("/")
+
+
+def _command_results(commands: list[dict[str, Any]], data: Any) -> list[CommandResult]:
+    if not isinstance(data, list) or len(data) != len(commands):
+        raise ResponseFormatError(FIBERY, "commands answer is not one result per command")
+    results = []
+    for item in data:
+        if not isinstance(item, dict) or not isinstance(item.get("success"), bool):
+            raise ResponseFormatError(FIBERY, "a command result has no boolean 'success'")
+        results.append(CommandResult(item["success"], item.get("result")))
+    return results
+
+
+def _documents_body(chunks: list[list[str]]) -> dict[str, Any]:
+    secrets = dict.fromkeys(secret for chunk in chunks for secret in chunk)
+    return {"command": "get-documents", "args": [{"secret": s} for s in secrets]}
+
+
+def _documents_split(chunks: list[list[str]], data: Any) -> list[dict[str, str]]:
+    """Each chunk's documents; secrets the answer leaves out are absent."""
+    if not isinstance(data, list):
+        raise ResponseFormatError(FIBERY, "get-documents answer is not a JSON list")
+    contents: dict[str, str] = {}
+    for item in data:
+        if isinstance(item, dict) and isinstance(secret := item.get("secret"), str):
+            content = item.get("content")
+            contents[secret] = content if isinstance(content, str) else ""
+    return [{s: contents[s] for s in chunk if s in contents} for chunk in chunks]
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -120,6 +120,25 @@ class RequestStats:
         return {**asdict(self), "by_endpoint": dict(sorted(self.by_endpoint.items()))}
 
 
+class LazyBody:
+    """A JSON body built only when the rate limiter admits the request's first attempt.
+
+    Lets requests that waited for the same limiter slot be merged into one (see
+    ``sources.coalesce``); retries of the request resend the body built the first time.
+    """
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._built = False
+        self._value: Any = None
+
+    def value(self) -> Any:
+        if not self._built:
+            self._value = self._build()
+            self._built = True
+        return self._value
+
+
 class JsonResponse(NamedTuple):
     """A successful answer: its decoded JSON body and its headers."""
 
@@ -207,6 +226,7 @@ class ApiRequester:
         """Send one logical request (retried as needed) and return its decoded JSON answer.
 
         ``endpoint`` is a short label for counting and logging ("me", "time_entries", ...).
+        ``json_body`` may be a ``LazyBody``, built once the limiter admits the first attempt.
         Raises a ``SourceError`` subclass; never returns a non-2xx answer. A ``Retry-After``
         longer than ``backoff_max_seconds`` ends the retries at once (``RateLimitedError``
         carries it as ``retry_after`` for the activity retry policy).
@@ -253,8 +273,9 @@ class ApiRequester:
             self.stats.by_endpoint[endpoint] += 1
             logger.debug("%s %s %s", source, method, endpoint, extra={"source": source})
             try:
+                body = json_body.value() if isinstance(json_body, LazyBody) else json_body
                 response = await self._client.request(
-                    method, url, json=json_body, params=params, auth=self._auth
+                    method, url, json=body, params=params, auth=self._auth
                 )
             except httpx.UnsupportedProtocol as exc:
                 raise FatalSourceError(source, f"cannot send to {url}: {exc}") from exc

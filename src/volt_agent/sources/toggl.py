@@ -3,7 +3,9 @@
 Every request counts against Toggl's hourly quota, so ``/me``, the workspace user list and
 the project list are fetched at most once per client, and time entries are fetched for the
 whole range at once with ``settings.page_size`` rows per page (split only where
-``max_range_days`` forces it). Bad rows are counted in ``FetchStatistics``, never fatal.
+``max_range_days`` forces it), as grouped rows unless ``settings.grouped`` is off (a row then
+carries every entry with the same description, project, task, tags and billable flag, so a
+page holds more entries). Bad rows are counted in ``FetchStatistics``, never fatal.
 """
 
 from __future__ import annotations
@@ -254,7 +256,7 @@ class TogglClient(BaseApiClient):
                 "start_date": window_start.isoformat(),
                 "end_date": window_end.isoformat(),
                 "page_size": self._settings.page_size,
-                "grouped": False,
+                "grouped": self._settings.grouped,
                 "order_by": "date",
                 "order_dir": "asc",
                 **current.body_fields(),

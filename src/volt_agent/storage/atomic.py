@@ -2,6 +2,10 @@
 
 A reader sees either the previous complete file or the new complete file, never a torn
 one; a failed write (disk full, read-only folder) leaves no temp file behind.
+
+``StorageError`` messages name the file and the OS reason and are raised without the OS
+error as their cause: a workflow reports the root cause of a failure, and that must be
+"cannot write …/enriched_data.json: No space left on device", not a bare errno line.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -40,7 +44,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def write_model_atomic(path: Path, model: BaseModel) -> None:

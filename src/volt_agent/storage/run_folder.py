@@ -71,14 +71,14 @@ class RunFolder:
         target = self.file(name)
         try:
             return model.model_validate_json(target.read_bytes())
-        except FileNotFoundError as exc:
-            raise StorageError(f"{target} does not exist") from exc
+        except FileNotFoundError:
+            raise StorageError(f"{target} does not exist") from None
         except OSError as exc:
-            raise StorageError(f"cannot read {target}: {exc.strerror or exc}") from exc
+            raise StorageError(f"cannot read {target}: {exc.strerror or exc}") from None
         except ValidationError as exc:
             raise StorageError(
                 f"{target} is not a valid {model.__name__}: {exc.errors()[0]['msg']}"
-            ) from exc
+            ) from None
 
     def remove(self, *names: str) -> list[str]:
         """Delete files or folders of a stage's outputs; returns what existed."""

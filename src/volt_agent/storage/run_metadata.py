@@ -66,6 +66,8 @@ def apply_update(current: RunMetadata | None, update: RunStatusUpdate) -> RunMet
         meta.error = update.error
     if update.statistics:
         meta.statistics = {**meta.statistics, **update.statistics}
+    if update.warnings:
+        meta.warnings = list(update.warnings)
     meta.finished_at = at if update.status in TERMINAL_STATUSES else None
     return meta
 

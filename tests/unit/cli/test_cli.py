@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,9 @@ import typer
 from typer.testing import CliRunner
 
 from volt_agent.cli import app
+from volt_agent.config import Settings
+from volt_agent.errors import UserInputError
+from volt_agent.pipeline.service import prepare_run
 
 REPO = Path(__file__).parents[3]
 runner = CliRunner()
@@ -47,14 +51,51 @@ def week(*extra: str) -> list[str]:
         (week("--users", "not-an-email"), "expects emails"),
         (week("--users", " , "), "--users is empty"),
         (week(), "TOGGL_API_TOKEN is not set"),
+        (
+            ["run", "--start-date", "2025-01-01", "--end-date", "2026-01-02"],
+            "is 367 days, more than the 366",
+        ),
+        (week("--output-dir", "occupied.txt/runs"), "occupied.txt is not a directory"),
+        (week("--output-dir", "occupied.txt"), "occupied.txt is not a directory"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    Path("occupied.txt").write_text("a file where a folder is expected\n")
     code, output = run(*args)
     assert code == 2, output
     assert message in output
     assert len([line for line in output.splitlines() if line.strip()]) == 1
     assert not Path("tmp").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TOGGL_API_TOKEN": "t" * 12}, "FIBERY_API_TOKEN is not set"),
+        ({"TOGGL_API_TOKEN": "t" * 12, "FIBERY_API_TOKEN": "f" * 12}, "FIBERY_BASE_URL is not set"),
+    ],
+)
+def test_missing_settings_of_the_worker_are_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    monkeypatch.delenv("FIBERY_BASE_URL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, output = run(*week())
+    assert code == 2, output
+    assert message in output
+    assert len([line for line in output.splitlines() if line.strip()]) == 1
+    assert "t" * 12 not in output
+    assert not Path("tmp").exists()
+
+
+def test_malformed_type_key_in_enrichment_config_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("{}\n")
+    (tmp_path / "enrichment_config.yaml").write_text("types:\n  Task:\n    max_concurrent: 2\n")
+    code, output = run(*week("--config", str(tmp_path / "config.yaml")))
+    assert code == 2
+    assert "must look like 'Space/Type'" in output
+    assert len([line for line in output.splitlines() if line.strip()]) == 1
 
 
 def test_malformed_config_is_refused(tmp_path: Path) -> None:
@@ -78,6 +119,7 @@ def test_unknown_enrichment_activity_is_refused(tmp_path: Path) -> None:
 def test_unreachable_temporal_address_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOGGL_API_TOKEN", "t" * 12)
     monkeypatch.setenv("FIBERY_API_TOKEN", "f" * 12)
+    monkeypatch.setenv("FIBERY_BASE_URL", "http://127.0.0.1:9")
     code, output = run(*week())
     assert code == 2
     assert "cannot reach Temporal at 127.0.0.1:9" in output
@@ -105,3 +147,12 @@ def test_readme_documents_every_command() -> None:
     readme = (REPO / "README.md").read_text()
     missing = [n for n in command_names(app) if f"volt-agent {n}" not in readme]
     assert not missing, f"commands missing from README.md: {missing}"
+
+
+def test_generated_run_id_never_overwrites_an_existing_run(tmp_path: Path) -> None:
+    settings = Settings(output_dir=tmp_path / "runs")
+    now = datetime(2026, 11, 24, 7, 0, 0, tzinfo=UTC)
+    first = prepare_run(settings, start_date="2026-11-16", end_date="2026-11-22", now=now)
+    (tmp_path / "runs" / first.run_id).mkdir(parents=True)
+    with pytest.raises(UserInputError, match="already exists"):
+        prepare_run(settings, start_date="2026-11-16", end_date="2026-11-22", now=now)

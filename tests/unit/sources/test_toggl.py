@@ -193,7 +193,7 @@ async def test_full_pagination_walks_every_page(client: TogglClient, recorder: R
         "start_date": "2025-09-01",
         "end_date": "2025-09-07",
         "page_size": 2,
-        "grouped": False,
+        "grouped": True,
         "order_by": "date",
         "order_dir": "asc",
     }

@@ -1,0 +1,1 @@
+"""Benchmarks of volt-agent against the sandbox simulators (``make bench``, ``make bench-org``)."""

@@ -1,0 +1,53 @@
+"""What every ``volt-agent`` command shares: consoles, option types and the error boundary.
+
+Domain errors become one-line messages and exit code 2 here, and only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from volt_agent.config import Settings, load_settings
+from volt_agent.errors import VoltAgentError
+
+T = TypeVar("T")
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="config.yaml (enrichment_config.yaml is read beside it)."),
+]
+OutputDirOption = Annotated[
+    Path | None, typer.Option(help="Where run folders are (default: output_dir in config).")
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; volt-agent errors end the command with one line, exit 2."""
+    try:
+        return asyncio.run(coro)
+    except VoltAgentError as exc:
+        fail(str(exc))
+
+
+def settings_from(config: Path | None, output_dir: Path | None = None) -> Settings:
+    try:
+        settings = load_settings(config)
+    except VoltAgentError as exc:
+        fail(str(exc))
+    if output_dir is not None:
+        settings = settings.model_copy(update={"output_dir": output_dir})
+    return settings

@@ -1,0 +1,173 @@
+"""``reports/report.html``: one self-contained page of charts and tables for a run.
+
+No network: CSS is inline, charts are inline SVG computed in Python (``html_charts``), and a
+Content-Security-Policy forbids scripts and every remote load. The template is rendered
+with jinja2 autoescaping, so any text from Toggl or Fibery is shown, never interpreted.
+Written by code from ``enriched_data.json``; deterministic (no clock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from volt_agent.domain.models import EnrichedData, EnrichedEntity
+from volt_agent.reporting.html_charts import (
+    BarChart,
+    ColumnChart,
+    Donut,
+    bar_chart,
+    column_chart,
+    donut,
+)
+from volt_agent.reporting.insights import InsightSettings, index_entities, team_insights
+from volt_agent.reporting.markdown import fmt_day, fmt_hours, fmt_pct
+from volt_agent.reporting.views import day_totals, entity_totals, person_rows, type_shares
+
+REPORT_HTML = "reports/report.html"
+TOP_ENTITIES = 15
+NO_REFERENCE = "(no Fibery reference)"
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class HtmlReport:
+    title: str
+    start: str
+    end: str
+    cards: tuple[Card, ...]
+    charts: tuple[BarChart | ColumnChart | Donut, ...]
+    people: tuple[dict[str, Any], ...]
+    entities: tuple[dict[str, Any], ...]
+    insights: tuple[tuple[str, str], ...]
+
+
+def html_environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("volt_agent", "reporting/templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(h=fmt_hours, pct=fmt_pct)
+    return env
+
+
+def _status_label(entity: EnrichedEntity | None) -> str:
+    if entity is None:
+        return "not enriched"
+    if entity.status == "found":
+        return str(entity.state or "—")
+    return "not found in Fibery" if entity.status == "not_found" else "Fibery error"
+
+
+def build_report(data: EnrichedData, settings: InsightSettings | None = None) -> HtmlReport:
+    """The page's content: cards, charts, tables, findings."""
+    aggregated = data.aggregated
+    stats = aggregated.statistics
+    users = aggregated.users
+    index = index_entities(data.entities)
+    totals = entity_totals(users, index)
+    total = stats.total_seconds
+    statuses = [e.status for e in data.entities]
+    cards = (
+        Card("People", str(stats.user_count)),
+        Card("Total", f"{fmt_hours(total)} h", f"{stats.entry_count} entries"),
+        Card(
+            "On Fibery entities",
+            f"{fmt_hours(stats.matched_seconds)} h",
+            fmt_pct(stats.matched_seconds, total),
+        ),
+        Card(
+            "Without a Fibery reference",
+            f"{fmt_hours(stats.unmatched_seconds)} h",
+            fmt_pct(stats.unmatched_seconds, total),
+        ),
+        Card(
+            "Fibery entities",
+            str(stats.unique_entity_count),
+            f"found {statuses.count('found')}, not found {statuses.count('not_found')},"
+            f" errors {statuses.count('error')}",
+        ),
+    )
+    type_rows: list[tuple[str, Sequence[tuple[str, int]]]] = [
+        (s.label, [("matched", s.seconds)]) for s in type_shares(users)
+    ]
+    if stats.unmatched_seconds:
+        type_rows.append((NO_REFERENCE, [("unmatched", stats.unmatched_seconds)]))
+    top = totals[:TOP_ENTITIES]
+    charts = (
+        bar_chart(
+            "chart-people",
+            "Hours per person",
+            [
+                (u.user_name, [("matched", u.matched_seconds), ("unmatched", u.unmatched_seconds)])
+                for u in users
+            ],
+        ),
+        donut("chart-share", "Matched vs unmatched time", stats.matched_seconds, total),
+        bar_chart("chart-types", "Hours per entity type", type_rows),
+        bar_chart(
+            "chart-entities",
+            f"Top {len(top)} entities",
+            [(f"#{t.public_id} {t.name}", [("matched", t.seconds)]) for t in top],
+        ),
+        column_chart(
+            "chart-days",
+            "Hours per day (UTC)",
+            [
+                (fmt_day(d.day), d.day.isoformat()[5:], d.matched_seconds, d.unmatched_seconds)
+                for d in day_totals(users)
+            ],
+        ),
+    )
+    people = tuple(
+        {
+            "name": row.user.user_name,
+            "total": row.user.total_seconds,
+            "matched": row.user.matched_seconds,
+            "unmatched": row.user.unmatched_seconds,
+            "entities": len(row.user.matched),
+            "report": f"individual/{row.slug}.md",
+        }
+        for row in person_rows(users, index)
+    )
+    entities = tuple(
+        {
+            "type_key": t.type_key,
+            "id": t.public_id,
+            "name": t.name,
+            "state": _status_label(t.entity),
+            "seconds": t.seconds,
+            "people": ", ".join(p.name for p in t.people[:5]),
+        }
+        for t in top
+    )
+    insights = tuple((i.severity, i.message) for i in team_insights(data, settings))
+    return HtmlReport(
+        title="Team time report",
+        start=aggregated.start_date.isoformat(),
+        end=aggregated.end_date.isoformat(),
+        cards=cards,
+        charts=charts,
+        people=people,
+        entities=entities,
+        insights=insights,
+    )
+
+
+def render_html_report(data: EnrichedData, settings: InsightSettings | None = None) -> str:
+    """The whole ``report.html`` text."""
+    report = build_report(data, settings)
+    template = html_environment().get_template("report.html.j2")
+    return template.render(report=report, total=data.aggregated.statistics.total_seconds)
