@@ -41,6 +41,7 @@ from volt_agent.errors import (
 )
 from volt_agent.metrics import PipelineMetrics
 from volt_agent.pipeline.enrichment_store import EnrichmentStore
+from volt_agent.pipeline.heartbeat import keeps_heartbeating
 from volt_agent.pipeline.types import (
     AggregateResult,
     EnrichBatchInput,
@@ -288,6 +289,7 @@ class PipelineActivities:
 
     @activity.defn(name="generate_toggl_report")
     @classified
+    @keeps_heartbeating
     async def generate_toggl_report(self, run: RunRef) -> ReportResult:
         folder = folder_of(run)
         with collect_telemetry() as telemetry:
@@ -340,21 +342,25 @@ class PipelineActivities:
 
     @activity.defn(name="enrich_scrum_task")
     @classified
+    @keeps_heartbeating
     async def enrich_scrum_task(self, params: EnrichBatchInput) -> EnrichBatchResult:
         return await self._enrich(params, "enrich_scrum_task")
 
     @activity.defn(name="enrich_scrum_bug")
     @classified
+    @keeps_heartbeating
     async def enrich_scrum_bug(self, params: EnrichBatchInput) -> EnrichBatchResult:
         return await self._enrich(params, "enrich_scrum_bug")
 
     @activity.defn(name="enrich_product_feature")
     @classified
+    @keeps_heartbeating
     async def enrich_product_feature(self, params: EnrichBatchInput) -> EnrichBatchResult:
         return await self._enrich(params, "enrich_product_feature")
 
     @activity.defn(name="default_enrich_entity")
     @classified
+    @keeps_heartbeating
     async def default_enrich_entity(self, params: EnrichBatchInput) -> EnrichBatchResult:
         return await self._enrich(params, "default_enrich_entity")
 
@@ -392,6 +398,7 @@ class PipelineActivities:
 
     @activity.defn(name="generate_person_reports")
     @classified
+    @keeps_heartbeating
     async def generate_person_reports(self, params: PersonReportInput) -> PersonReportsResult:
         folder = folder_of(params.run)
         store = self._store(folder)
@@ -452,6 +459,7 @@ class PipelineActivities:
 
     @activity.defn(name="generate_team_report")
     @classified
+    @keeps_heartbeating
     async def generate_team_report(self, run: RunRef) -> ReportResult:
         folder = folder_of(run)
         data = folder.load(ENRICHED_DATA, EnrichedData)

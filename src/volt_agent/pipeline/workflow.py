@@ -257,14 +257,22 @@ class TogglFiberyPipeline:
                 self._report_warnings.append(f"{LLM_FALLBACK}: {warning}")
 
     def _options(self, *, heartbeat: bool = False) -> dict[str, Any]:
+        """Every activity heartbeats, so a dead worker is noticed within the heartbeat timeout.
+
+        ``heartbeat``: the activity checkpoints its own progress (the Toggl fetch); it may run
+        as long as the workflow, kept alive by those heartbeats, and resumes when retried.
+        """
         retry = self._settings.retry
-        options: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=retry.activity_timeout_seconds),
+        limit = (
+            self._settings.temporal.workflow_timeout_seconds
+            if heartbeat
+            else retry.activity_timeout_seconds
+        )
+        return {
+            "start_to_close_timeout": timedelta(seconds=limit),
+            "heartbeat_timeout": timedelta(seconds=retry.heartbeat_timeout_seconds),
             "retry_policy": retry_policy(retry),
         }
-        if heartbeat:
-            options["heartbeat_timeout"] = timedelta(seconds=retry.heartbeat_timeout_seconds)
-        return options
 
     async def _execute(self, name: str, arg: BaseModel, result_type: type[R]) -> R:
         result: R = await workflow.execute_activity(
