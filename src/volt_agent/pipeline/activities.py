@@ -10,10 +10,8 @@ activity retry policy.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from temporalio import activity
@@ -24,9 +22,7 @@ from volt_agent.domain.aggregation import UNKNOWN_TYPE, aggregate, referenced_en
 from volt_agent.domain.models import (
     EnrichedData,
     EnrichedEntity,
-    FetchStatistics,
     RawTogglData,
-    TimeEntry,
     TogglAggregated,
 )
 from volt_agent.domain.parsing import DescriptionParser
@@ -41,6 +37,12 @@ from volt_agent.errors import (
 )
 from volt_agent.metrics import PipelineMetrics
 from volt_agent.pipeline.enrichment_store import EnrichmentStore
+from volt_agent.pipeline.fetch_journal import (
+    JOURNAL_FILE,
+    FetchCheckpoint,
+    PageJournal,
+    checkpoint_from,
+)
 from volt_agent.pipeline.heartbeat import keeps_heartbeating
 from volt_agent.pipeline.types import (
     AggregateResult,
@@ -51,7 +53,6 @@ from volt_agent.pipeline.types import (
     FetchInput,
     FetchResult,
     LlmUsage,
-    Message,
     PersonReportInput,
     PersonReportsResult,
     ReportResult,
@@ -63,8 +64,7 @@ from volt_agent.reporting.html import REPORT_HTML, render_html_report
 from volt_agent.reporting.llm_usage import ReportTelemetry, collect_telemetry
 from volt_agent.reporting.writer import ReportWriter
 from volt_agent.sources.fibery import FiberyClient
-from volt_agent.sources.pagination import PageCursor
-from volt_agent.sources.toggl import TogglClient, add_statistics
+from volt_agent.sources.toggl import TogglClient
 from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.run_folder import (
     ENRICHED_DATA,
@@ -82,10 +82,8 @@ from volt_agent.storage.run_metadata import record
 P = ParamSpec("P")
 R = TypeVar("R")
 
-PARTIAL_FETCH = "raw_toggl_data.partial.jsonl"
-"""One JSON line per fetched page; survives a failed attempt so the retry resumes."""
-
 STATUSES = {"found", "not_found", "error"}
+
 NON_RETRYABLE = (FatalSourceError, UserInputError, ConfigError, StorageError)
 
 
@@ -189,7 +187,7 @@ class PipelineActivities:
     @activity.defn(name="cleanup_toggl_stage")
     @classified
     async def cleanup_toggl_stage(self, run: RunRef) -> list[str]:
-        return folder_of(run).remove(RAW_TOGGL, PARTIAL_FETCH, TOGGL_AGGREGATED, TOGGL_SUMMARY)
+        return folder_of(run).remove(RAW_TOGGL, JOURNAL_FILE, TOGGL_AGGREGATED, TOGGL_SUMMARY)
 
     @activity.defn(name="fetch_toggl_data")
     @classified
@@ -204,13 +202,12 @@ class PipelineActivities:
         if params.users:
             user_ids = [u.id for u in await toggl.resolve_user_ids(params.users)]
 
-        checkpoint = _checkpoint_from_heartbeat()
-        partial = folder.file(PARTIAL_FETCH)
-        pages = _truncate_pages(partial, checkpoint.pages if checkpoint else 0)
-        resumed_from = pages
-        if checkpoint is not None and checkpoint.cursor is None:
-            page_iter = None
-        else:
+        checkpoint = checkpoint_from(activity.info().heartbeat_details)
+        journal = PageJournal(folder.file(JOURNAL_FILE))
+        pages = resumed_from = journal.resume(checkpoint)
+        earlier_requests = checkpoint.requests if checkpoint else 0
+        finished = checkpoint is not None and checkpoint.cursor is None
+        if not finished:
             page_iter = toggl.iter_time_entry_pages(
                 params.start_date,
                 params.end_date,
@@ -218,27 +215,18 @@ class PipelineActivities:
                 checkpoint.cursor if checkpoint else None,
                 workspace_id=workspace_id,
             )
-        earlier_requests = checkpoint.requests if checkpoint else 0
-        if page_iter is not None:
-            partial.parent.mkdir(parents=True, exist_ok=True)
-            with partial.open("a", encoding="utf-8") as sink:
-                async for page in page_iter:
-                    line = {
-                        "entries": [e.model_dump(mode="json") for e in page.entries],
-                        "stats": page.stats.model_dump(),
-                    }
-                    sink.write(json.dumps(line, ensure_ascii=False) + "\n")
-                    sink.flush()
-                    pages += 1
-                    activity.heartbeat(
-                        FetchCheckpoint(
-                            cursor=page.next_cursor,
-                            pages=pages,
-                            requests=earlier_requests + toggl.request_count - requests_before,
-                        ).model_dump(mode="json")
-                    )
+            async for page in page_iter:
+                journal.append(page)
+                pages += 1
+                activity.heartbeat(
+                    FetchCheckpoint(
+                        cursor=page.next_cursor,
+                        pages=pages,
+                        requests=earlier_requests + toggl.request_count - requests_before,
+                    ).model_dump(mode="json")
+                )
 
-        entries, stats = _read_pages(partial)
+        entries, stats = journal.read()
         raw = RawTogglData(
             start_date=params.start_date,
             end_date=params.end_date,
@@ -251,7 +239,7 @@ class PipelineActivities:
             entries=entries,
         )
         folder.save(RAW_TOGGL, raw)
-        partial.unlink(missing_ok=True)
+        journal.discard()
         self.metrics.entries_fetched(len(entries))
         self._sync_request_metrics()
         dropped = (
@@ -496,55 +484,3 @@ def _telemetry_fields(telemetry: ReportTelemetry) -> dict[str, Any]:
         completion_tokens=telemetry.completion_tokens,
     )
     return {"llm": usage, "warnings": telemetry.all_warnings()}
-
-
-class FetchCheckpoint(Message):
-    """Heartbeat details of ``fetch_toggl_data``: how far the stored pages reach."""
-
-    cursor: PageCursor | None
-    pages: int
-    requests: int = 0
-
-
-def _checkpoint_from_heartbeat() -> FetchCheckpoint | None:
-    details = activity.info().heartbeat_details
-    if not details:
-        return None
-    try:
-        return FetchCheckpoint.model_validate(details[0])
-    except ValueError:
-        activity.logger.warning("ignoring unreadable fetch checkpoint; starting over")
-        return None
-
-
-def _truncate_pages(partial: Path, keep: int) -> int:
-    """Keep the first ``keep`` page lines of the partial file (drop a torn last write)."""
-    if keep <= 0 or not partial.exists():
-        partial.unlink(missing_ok=True)
-        return 0
-    lines = partial.read_text(encoding="utf-8").splitlines(keepends=True)
-    complete = [line for line in lines[:keep] if line.endswith("\n")]
-    partial.write_text("".join(complete), encoding="utf-8")
-    return len(complete)
-
-
-def _read_pages(partial: Path) -> tuple[list[TimeEntry], FetchStatistics]:
-    """All entries of the stored pages, with duplicates across pages dropped and counted."""
-    entries: list[TimeEntry] = []
-    stats = FetchStatistics()
-    seen: set[int] = set()
-    if not partial.exists():
-        return entries, stats
-    with partial.open(encoding="utf-8") as source:
-        for line in source:
-            page = json.loads(line)
-            stats = add_statistics(stats, FetchStatistics.model_validate(page["stats"]))
-            for item in page["entries"]:
-                entry = TimeEntry.model_validate(item)
-                if entry.id in seen:
-                    stats.duplicates_dropped += 1
-                    stats.entries_kept -= 1
-                    continue
-                seen.add(entry.id)
-                entries.append(entry)
-    return entries, stats
