@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
 from volt_agent.config import Secrets, Settings, load_settings
+from volt_agent.demo import sandbox_settings
 from volt_agent.pipeline.activities import PipelineActivities
 from volt_agent.pipeline.service import prepare_run, start_run
 from volt_agent.pipeline.types import PipelineInput
@@ -45,14 +46,17 @@ def workspace(users: int = 12, days: int = 7, seed: int = 42) -> Workspace:
 
 def fast_settings(tmp_path: Path, sims: Simulators, **updates: Any) -> Settings:
     """Repository config pointed at the simulators, with short retry intervals."""
-    base = load_settings(REPO / "config" / "config.yaml", env={})
+    base = sandbox_settings(
+        load_settings(REPO / "config" / "config.yaml", env={}),
+        sims.toggl.base_url,
+        sims.fibery.base_url,
+        sims.workspace_id,
+    )
     data = base.model_dump()
     data["output_dir"] = tmp_path / "runs"
     data["data_dir"] = tmp_path / "data"
-    data["toggl"].update(
-        base_url=sims.toggl.base_url, workspace_id=sims.workspace_id, requests_per_second=100
-    )
-    data["fibery"].update(base_url=sims.fibery.base_url, requests_per_second=100)
+    data["toggl"]["requests_per_second"] = 100
+    data["fibery"]["requests_per_second"] = 100
     data["http"].update(backoff_initial_seconds=0.01, backoff_max_seconds=2, max_retries=3)
     data["retry"].update(
         initial_interval_seconds=0.2,

@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from volt_agent.config import FiberySettings, HttpSettings, TogglSettings, load_settings
+from tests.integration.client_settings import FAST_HTTP
+from volt_agent.config import FiberySettings, TogglSettings, load_settings
 from volt_agent.domain.aggregation import UNKNOWN_TYPE, aggregate, referenced_entities
 from volt_agent.domain.models import EnrichedEntity, TogglAggregated
 from volt_agent.domain.parsing import DescriptionParser
@@ -49,9 +50,6 @@ START = SPEC.start_date
 END = SPEC.start_date + timedelta(days=SPEC.days - 1)
 FREE_PLAN_QUOTA = 30
 TOGGL_OPTIONS = TogglSimulatorOptions(hourly_quota=FREE_PLAN_QUOTA, me_hourly_quota=FREE_PLAN_QUOTA)
-HTTP = HttpSettings(
-    timeout_seconds=10, backoff_initial_seconds=0.01, backoff_max_seconds=0.2, max_retries=3
-)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +94,7 @@ async def fetch_week(sims: Simulators) -> Week:
         max_quota_wait_seconds=0,
     )
     sims.toggl.reset_stats()
-    async with TogglClient.create(settings, HTTP, SecretStr(sims.toggl.token)) as client:
+    async with TogglClient.create(settings, FAST_HTTP, SecretStr(sims.toggl.token)) as client:
         users = await client.workspace_users()
         assert await client.workspace_users() == users  # cached
         entries, stats = await client.fetch_time_entries(START, END)
@@ -167,7 +165,7 @@ async def test_fibery_enriches_every_referenced_entity_within_budget(
     sims.fibery.reset_stats()
     got: list[EnrichedEntity] = []
     batches = document_bound = 0
-    async with FiberyClient.create(settings, HTTP, SecretStr(sims.fibery.token)) as client:
+    async with FiberyClient.create(settings, FAST_HTTP, SecretStr(sims.fibery.token)) as client:
         for type_key, ids in ids_by_type.items():
             got += await client.fetch_entities(
                 type_key, ids, SETTINGS.enrichment.for_type(type_key)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from tests.integration.client_settings import FAST_HTTP, RETRY_AFTER_HTTP
 from volt_agent.config import EnrichmentType, FiberySettings, HttpSettings, Settings, load_settings
 from volt_agent.domain.models import EnrichedEntity
 from volt_agent.errors import AuthError
@@ -38,13 +39,6 @@ SETTINGS: Settings = load_settings(ROOT / "config" / "config.yaml", env={})
 SPEC = WorkspaceSpec(users=6, days=5, seed=11)
 WORKSPACE = generate_workspace(SPEC)
 TYPES = sorted(key for key, items in WORKSPACE.fibery_entities.items() if items)
-FAST_HTTP = HttpSettings(
-    timeout_seconds=10, backoff_initial_seconds=0.01, backoff_max_seconds=0.2, max_retries=3
-)
-RETRY_AFTER_HTTP = HttpSettings(
-    timeout_seconds=10, backoff_initial_seconds=0.01, backoff_max_seconds=2.0, max_retries=3
-)
-"""For the 429 test: the simulator's ``Retry-After`` is 1 s, which must not exceed the max."""
 
 
 @pytest.fixture(scope="module")
