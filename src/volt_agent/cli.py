@@ -10,11 +10,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from volt_agent import cli_ops
-from volt_agent.cli_support import ConfigOption, console, fail, run_async, settings_from
+from volt_agent.cli_support import (
+    ConfigOption,
+    OutputDirOption,
+    RecordOption,
+    console,
+    fail,
+    run_async,
+    settings_from,
+)
 from volt_agent.config import load_secrets
 from volt_agent.demo import run_demo
+from volt_agent.doctor import Check, run_doctor
+from volt_agent.doctor import exit_code as doctor_exit_code
 from volt_agent.errors import VoltAgentError
 from volt_agent.pipeline.devserver import dev_server_status, ensure_dev_server, stop_dev_server
 from volt_agent.runner import run_pipeline, run_worker
@@ -59,6 +70,7 @@ def run(
     detach: Annotated[
         bool, typer.Option("--detach", help="Start the run and return without following it.")
     ] = False,
+    record: RecordOption = None,
 ) -> None:
     """Fetch Toggl entries, enrich Fibery entities and write reports for a date range."""
     if start_from not in ("toggl", "fibery"):
@@ -77,9 +89,37 @@ def run(
             output_dir=output_dir,
             in_process_worker=not no_worker,
             follow_progress=not detach,
+            record_dir=record,
         )
     )
     raise typer.Exit(code)
+
+
+CHECK_STYLE = {"ok": "green", "warning": "yellow", "error": "bold red", "skip": "dim"}
+
+
+def print_check(check: Check) -> None:
+    """One doctor line: the status in colour, the rest as plain text (no markup)."""
+    status = Text(f"{check.status:<7}", style=CHECK_STYLE[check.status])
+    console.print(status, Text(f"{check.name}: {check.message}"), highlight=False)
+
+
+@app.command()
+def doctor(
+    config: ConfigOption = None,
+    output_dir: OutputDirOption = None,
+    record: RecordOption = None,
+) -> None:
+    """Check tokens, workspace access, Fibery schema vs config, Temporal and the output folder.
+
+    One line per check; exit code 1 when any check is an error. Costs at most 4 Toggl
+    requests and one Fibery request.
+    """
+    settings = settings_from(config, output_dir)
+    checks = run_async(run_doctor(settings, load_secrets(), record_dir=record))
+    for check in checks:
+        print_check(check)
+    raise typer.Exit(doctor_exit_code(checks))
 
 
 @app.command()

@@ -28,6 +28,15 @@ ConfigOption = Annotated[
 OutputDirOption = Annotated[
     Path | None, typer.Option(help="Where run folders are (default: output_dir in config).")
 ]
+RecordOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--record",
+        metavar="DIR",
+        help="Save every Toggl/Fibery request and answer in DIR, tokens, emails and names"
+        " masked (to attach to a bug report).",
+    ),
+]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

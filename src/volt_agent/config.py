@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from dotenv import dotenv_values
@@ -37,17 +38,61 @@ class HttpSettings(Section):
 class TogglSettings(Section):
     base_url: str = "https://api.track.toggl.com"
     workspace_id: int | None = Field(None, description="also TOGGL_WORKSPACE_ID")
-    page_size: int = Field(200, ge=1, le=1000)
+    page_size: int = Field(
+        200,
+        ge=1,
+        le=1000,
+        description="report rows per page asked for; a server that refuses it gets 200, then 50",
+    )
     grouped: bool = Field(
-        True,
-        description="ask for grouped report rows: entries with the same description, project,"
-        " task, tags and billable flag share a row, so fewer pages (requests) are needed",
+        False,
+        description="ask for grouped report rows (entries with the same description, project,"
+        " task, tags and billable flag share a row: fewer pages); off by default like Toggl's,"
+        " as grouped paging is undocumented",
     )
     max_range_days: int = Field(366, ge=1, description="longest range one report request may span")
     requests_per_second: float = Field(1.0, gt=0)
     max_quota_wait_seconds: float = Field(
         120.0, ge=0, description="wait for an hourly-quota reset at most this long, else fail"
     )
+    timezones: dict[str, str] = Field(
+        default_factory=dict,
+        description="email → IANA time zone of each person whose days are not in"
+        " default_timezone (Toggl's API does not tell other users' zones)",
+    )
+    default_timezone: str | None = Field(
+        None,
+        description="IANA time zone of everyone not in timezones; unset = the token user's"
+        " Toggl profile zone (from /me)",
+    )
+
+    @field_validator("timezones")
+    @classmethod
+    def _known_zones_by_email(cls, value: dict[str, str]) -> dict[str, str]:
+        zones: dict[str, str] = {}
+        for email, zone in value.items():
+            key = email.strip().lower()
+            if "@" not in key:
+                raise ValueError(f"{email!r} is not an email: map emails to time zones")
+            zones[key] = _known_zone(zone)
+        return zones
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_default_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone(value)
+
+
+def _known_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone this machine knows, else a one-line ``ValueError``."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin or"
+            " America/Los_Angeles"
+        ) from None
+    return name
 
 
 class FiberySettings(Section):
@@ -56,7 +101,12 @@ class FiberySettings(Section):
     )
     requests_per_second: float = Field(3.0, gt=0)
     batch_size: int = Field(100, ge=1, le=500, description="entities per query")
-    document_batch_size: int = Field(500, ge=1, description="documents per get-documents call")
+    document_batch_size: int = Field(
+        50,
+        ge=1,
+        description="documents per get-documents call; Fibery publishes no maximum, public"
+        " code sends 50, and a call Fibery refuses (HTTP 400) is split in halves",
+    )
     max_comments: int = Field(50, ge=0, description="newest comments kept per entity")
 
 
@@ -187,8 +237,12 @@ class EnrichmentType(Section):
 
     activity: EnrichmentActivity = "default_enrich_entity"
     max_concurrent: int = Field(2, ge=1)
-    name_field: str | None = Field(None, description="default '{Space}/Name'")
-    description_field: str | None = Field(None, description="default '{Space}/Description'")
+    name_field: str | None = Field(
+        None, description="default: the type's title field ('{Space}/Name' or '{Space}/name')"
+    )
+    description_field: str | None = Field(
+        None, description="default '{Space}/Description' when the type has that rich-text field"
+    )
     fields: dict[str, str | list[str]] = Field(
         default_factory=dict,
         description="alias → Fibery field name, or a path into a relation/enum such as"

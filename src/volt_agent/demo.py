@@ -8,24 +8,42 @@ the reports are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from pydantic import SecretStr
 from rich.console import Console
 
 from volt_agent.config import Secrets, Settings
 from volt_agent.runner import run_pipeline
-from volt_agent.sandbox import WorkspaceSpec, generate_workspace, run_simulators
+from volt_agent.sandbox import Workspace, WorkspaceSpec, generate_workspace, run_simulators
+
+
+def sandbox_timezones(workspace: Workspace) -> dict[str, str]:
+    """``toggl.timezones`` as a user of the simulated team would write it: everyone's zone.
+
+    Toggl's API does not tell other users' zones, so a real user lists them in config; the
+    sandbox's generator knows them.
+    """
+    return {user.email.lower(): user.timezone for user in workspace.toggl_users}
 
 
 def sandbox_settings(
-    settings: Settings, toggl_url: str, fibery_url: str, workspace_id: int
+    settings: Settings,
+    toggl_url: str,
+    fibery_url: str,
+    workspace_id: int,
+    timezones: Mapping[str, str] | None = None,
 ) -> Settings:
+    """``settings`` pointed at the simulators; ``timezones`` (``sandbox_timezones``) are added
+    to the configured ones, so each person's days are their local days."""
+    toggl: dict[str, Any] = {"base_url": toggl_url, "workspace_id": workspace_id}
+    if timezones:
+        toggl["timezones"] = {**settings.toggl.timezones, **timezones}
     return settings.model_copy(
         update={
-            "toggl": settings.toggl.model_copy(
-                update={"base_url": toggl_url, "workspace_id": workspace_id}
-            ),
+            "toggl": settings.toggl.model_copy(update=toggl),
             "fibery": settings.fibery.model_copy(update={"base_url": fibery_url}),
         }
     )
@@ -41,7 +59,11 @@ async def run_demo(
         console.print(f"Toggl simulator  {sims.toggl.base_url}")
         console.print(f"Fibery simulator {sims.fibery.base_url}")
         demo_settings = sandbox_settings(
-            settings, sims.toggl.base_url, sims.fibery.base_url, sims.workspace_id
+            settings,
+            sims.toggl.base_url,
+            sims.fibery.base_url,
+            sims.workspace_id,
+            sandbox_timezones(workspace),
         )
         secrets = Secrets(
             toggl_api_token=SecretStr(sims.toggl.token),

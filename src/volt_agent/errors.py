@@ -9,6 +9,7 @@
         └── FatalSourceError     trying again cannot help
             ├── AuthError            401/403: token missing, wrong or without access
             ├── QuotaExceededError   402: hourly quota used up, resets later than allowed
+            ├── FeatureNotEnabledError 402: the workspace's plan lacks a feature the call needs
             ├── BadRequestError      400/404/422: the request itself is wrong
             └── ResponseFormatError  the answer is not the JSON shape the API documents
 
@@ -67,6 +68,18 @@ class QuotaExceededError(FatalSourceError):
     def __init__(self, source: str, message: str, *, resets_in: float | None = None) -> None:
         super().__init__(source, message, status_code=402)
         self.resets_in = resets_in
+
+
+class FeatureNotEnabledError(FatalSourceError):
+    """HTTP 402 meaning "Workspace needs to have this feature enabled", not a used-up quota.
+
+    ``endpoint`` names the call that needs the feature; waiting cannot help, only a plan with
+    the feature (or an admin enabling it) can.
+    """
+
+    def __init__(self, source: str, message: str, *, endpoint: str) -> None:
+        super().__init__(source, message, status_code=402)
+        self.endpoint = endpoint
 
 
 class BadRequestError(FatalSourceError):

@@ -20,7 +20,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from volt_agent.config import Secrets, Settings
-from volt_agent.errors import ConfigError
+from volt_agent.errors import ConfigError, UserInputError
 from volt_agent.metrics import metrics_runtime
 from volt_agent.pipeline.client import connect
 from volt_agent.pipeline.service import (
@@ -33,6 +33,7 @@ from volt_agent.pipeline.service import (
 from volt_agent.pipeline.types import PipelineInput, Progress, StartFrom
 from volt_agent.pipeline.worker import build_activities, build_worker
 from volt_agent.progress_view import Detached, follow
+from volt_agent.sources.recording import record_folder
 from volt_agent.storage.run_folder import RunFolder, validate_run_id
 from volt_agent.storage.run_metadata import RunMetadata, load_metadata
 
@@ -43,13 +44,19 @@ EXIT_DETACHED = 0
 
 @contextlib.asynccontextmanager
 async def worker_scope(
-    client: Client, settings: Settings, secrets: Secrets, enabled: bool
+    client: Client,
+    settings: Settings,
+    secrets: Secrets,
+    enabled: bool,
+    *,
+    record_dir: Path | None = None,
 ) -> AsyncIterator[Worker | None]:
-    """An in-process worker for the duration of the block, when ``enabled``."""
+    """An in-process worker for the duration of the block, when ``enabled``; with
+    ``record_dir`` its Toggl/Fibery exchanges are recorded there (``--record``)."""
     if not enabled:
         yield None
         return
-    activities = build_activities(settings, secrets)
+    activities = build_activities(settings, secrets, record_dir=record_dir)
     worker = build_worker(client, settings, activities)
     try:
         async with worker:
@@ -71,9 +78,18 @@ async def run_pipeline(
     output_dir: Path | None,
     in_process_worker: bool = True,
     follow_progress: bool = True,
+    record_dir: Path | None = None,
 ) -> int:
-    """Validate, start and follow one run. Returns the process exit code."""
+    """Validate, start and follow one run. Returns the process exit code.
+
+    ``record_dir`` (``--record``) needs the in-process worker: it records that worker's
+    requests, and other workers' are out of reach.
+    """
     enabled = in_process_worker
+    if record_dir is not None and not enabled:
+        raise UserInputError(
+            "--record records this process's worker: drop --no-worker to record a run"
+        )
     params = prepare_run(
         settings,
         start_date=start_date,
@@ -83,14 +99,17 @@ async def run_pipeline(
         run_id=run_id,
         output_dir=output_dir,
     )
-    await check_before_start(params, secrets, in_process_worker=enabled)
+    for warning in await check_before_start(params, secrets, in_process_worker=enabled):
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if record_dir is not None:
+        record_folder(record_dir)
     client, server = await connect(settings.temporal, settings.data_dir)
     if server.started:
         console.print(
             f"Started the embedded Temporal dev server at {server.address} (UI {server.ui_url});"
             " it keeps running — stop it with: volt-agent server stop"
         )
-    async with worker_scope(client, params.config, secrets, enabled):
+    async with worker_scope(client, params.config, secrets, enabled, record_dir=record_dir):
         handle = await start_run(client, params)
         console.print(f"Run [cyan]{params.run_id}[/] started · workflow {handle.id}")
         ui_link = f"Temporal UI: {workflow_url(server.ui_url, settings, handle.id)}"

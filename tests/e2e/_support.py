@@ -23,6 +23,7 @@ import yaml
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from volt_agent.demo import sandbox_timezones
 from volt_agent.sandbox import Simulators
 
 REPO = Path(__file__).parents[2]
@@ -38,7 +39,11 @@ def write_config(folder: Path, sims: Simulators | None = None, **sections: Any) 
     config["output_dir"] = str(folder / "runs")
     config["data_dir"] = str(folder / "data")
     if sims is not None:
-        config["toggl"].update(base_url=sims.toggl.base_url, workspace_id=sims.workspace_id)
+        config["toggl"].update(
+            base_url=sims.toggl.base_url,
+            workspace_id=sims.workspace_id,
+            timezones=sandbox_timezones(sims.workspace),
+        )
         config["fibery"]["base_url"] = sims.fibery.base_url
     for section, values in sections.items():
         config.setdefault(section, {}).update(values)

@@ -33,6 +33,8 @@ from tests.e2e._support import (
     write_config,
 )
 from tests.integration.pipeline_env import WEEK, pipeline_env, workspace
+from volt_agent.demo import sandbox_timezones
+from volt_agent.domain.local_time import local_date
 from volt_agent.domain.models import EnrichedData, RawTogglData, TogglAggregated
 from volt_agent.pipeline.devserver import DevServer
 from volt_agent.pipeline.service import query_progress, workflow_id_for
@@ -89,8 +91,14 @@ def week_args(run_id: str, config: Path, *extra: str) -> list[str]:
 
 
 def expected_week() -> list[Any]:
+    """The week's entries on their owners' local days (``write_config`` sets every zone)."""
+    ws = workspace()
+    zones = sandbox_timezones(ws)
+    emails = {u.id: u.email.lower() for u in ws.toggl_users}
     first, last = (date.fromisoformat(d) for d in WEEK)
-    return [e for e in workspace().time_entries if first <= e.start.date() <= last]
+    return [
+        e for e in ws.time_entries if first <= local_date(e.start, zones[emails[e.user_id]]) <= last
+    ]
 
 
 async def start_detached(run_id: str, config: Path, env: dict[str, str], cwd: Path) -> None:

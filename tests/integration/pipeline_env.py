@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from pydantic import SecretStr
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
 from volt_agent.config import Secrets, Settings, load_settings
-from volt_agent.demo import sandbox_settings
+from volt_agent.demo import sandbox_settings, sandbox_timezones
+from volt_agent.domain.local_time import local_date
 from volt_agent.pipeline.activities import PipelineActivities
 from volt_agent.pipeline.service import prepare_run, start_run
 from volt_agent.pipeline.types import PipelineInput
@@ -45,12 +47,14 @@ def workspace(users: int = 12, days: int = 7, seed: int = 42) -> Workspace:
 
 
 def fast_settings(tmp_path: Path, sims: Simulators, **updates: Any) -> Settings:
-    """Repository config pointed at the simulators, with short retry intervals."""
+    """Repository config pointed at the simulators, with short retry intervals and every
+    sandbox user's time zone configured (``toggl__timezones={}`` leaves them out)."""
     base = sandbox_settings(
         load_settings(REPO / "config" / "config.yaml", env={}),
         sims.toggl.base_url,
         sims.fibery.base_url,
         sims.workspace_id,
+        sandbox_timezones(sims.workspace),
     )
     data = base.model_dump()
     data["output_dir"] = tmp_path / "runs"
@@ -126,3 +130,10 @@ async def pipeline_env(
                 yield PipelineEnv(client, settings, sims, ws, activities)
         finally:
             await activities.aclose()
+
+
+def local_week(ws: Workspace) -> set[int]:
+    """Ids of the entries of ``WEEK`` in their owner's local days (zones as configured)."""
+    zones = {u.id: u.timezone for u in ws.toggl_users}
+    first, last = (date.fromisoformat(d) for d in WEEK)
+    return {e.id for e in ws.time_entries if first <= local_date(e.start, zones[e.user_id]) <= last}

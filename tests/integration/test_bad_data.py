@@ -9,13 +9,12 @@ exactly the valid entries, and say in ``run_metadata.json`` what it set aside an
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
 from temporalio.client import Client
 
-from tests.integration.pipeline_env import WEEK, pipeline_env, workspace
+from tests.integration.pipeline_env import local_week, pipeline_env, workspace
 from volt_agent.domain.models import EnrichedData, RawTogglData, TogglAggregated
 from volt_agent.sandbox import FiberySimulatorOptions, TogglSimulatorOptions
 from volt_agent.sandbox._bad_data import BAD_ID_BASE, NULL_DESCRIPTION_SECONDS
@@ -36,12 +35,12 @@ MAX_COMMENTS = 50
 def referenced_in_week() -> list[tuple[str, str]]:
     """Served (not deleted) entities that entries of the week point at, Tasks and Bugs first."""
     ws = workspace()
-    first, last = (date.fromisoformat(d) for d in WEEK)
+    week = local_week(ws)
     deleted = {(d.type_key, d.public_id) for d in ws.deleted_refs}
     found: dict[tuple[str, str], None] = {}
     for entry in ws.time_entries:
         match = REFERENCE.search(entry.description)
-        if match and first <= entry.start.date() <= last:
+        if match and entry.id in week:
             key = (f"{match.group(2)}/{match.group(3)}", match.group(1))
             if key not in deleted:
                 found[key] = None
@@ -62,7 +61,8 @@ async def test_bad_rows_and_comment_floods_are_counted_not_fatal(
         folder, meta = await env.run()
     assert meta.status == "completed", meta.error
     ws = env.workspace
-    week = [e for e in ws.time_entries if WEEK[0] <= e.start.date().isoformat() <= WEEK[1]]
+    week_ids = local_week(ws)
+    week = [e for e in ws.time_entries if e.id in week_ids]
 
     fetched = meta.statistics["toggl"]
     stats = fetched["statistics"]

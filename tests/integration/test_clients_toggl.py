@@ -10,7 +10,8 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import aclosing
 from datetime import UTC, date, timedelta
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
@@ -18,7 +19,13 @@ from pydantic import SecretStr
 from tests.integration.client_settings import FAST_HTTP, RETRY_AFTER_HTTP
 from volt_agent.config import HttpSettings, TogglSettings
 from volt_agent.domain.models import TimeEntry
-from volt_agent.errors import AuthError, QuotaExceededError, ResponseFormatError, UserInputError
+from volt_agent.errors import (
+    AuthError,
+    FeatureNotEnabledError,
+    QuotaExceededError,
+    ResponseFormatError,
+    UserInputError,
+)
 from volt_agent.sandbox import (
     FaultPlan,
     FaultRule,
@@ -84,11 +91,13 @@ def client_for(
 def in_range(
     workspace: Workspace, start: date, end: date, user_ids: Sequence[int] | None = None
 ) -> list[TimeEntryRecord]:
-    """The workspace's entries whose UTC start date lies in ``[start, end]``."""
+    """The workspace's entries whose start date in their creator's time zone lies in
+    ``[start, end]`` (how the report filters dates)."""
+    zones = {u.id: ZoneInfo(u.timezone) for u in workspace.toggl_users}
     return [
         e
         for e in workspace.time_entries
-        if start <= e.start.astimezone(UTC).date() <= end
+        if start <= e.start.astimezone(zones[e.user_id]).date() <= end
         and (user_ids is None or e.user_id in user_ids)
     ]
 
@@ -113,8 +122,8 @@ def pages_for(rows: int, page_size: int) -> int:
 
 @pytest.mark.parametrize(
     ("start", "end"),
-    [(START, END), (START + timedelta(days=2), START + timedelta(days=2))],
-    ids=["whole-spec", "one-day"],
+    [(START + timedelta(days=1), END), (START + timedelta(days=2), START + timedelta(days=2))],
+    ids=["all-but-the-first-day", "one-day"],
 )
 async def test_full_fetch_equals_the_workspace_entries_in_range(
     sims: Simulators, workspace: Workspace, start: date, end: date
@@ -203,7 +212,9 @@ async def test_workspace_without_access_is_an_auth_error(sims: Simulators) -> No
             await client.workspace_users()
     assert caught.value.status_code == 403
     counts = sims.toggl.stats()
-    assert (counts["toggl.workspace_users"], counts["requests"]) == (1, 1)
+    # the 403 is checked against /me/workspaces: a member of the workspace would be listed
+    assert (counts["toggl.workspace_users"], counts["toggl.me_workspaces"]) == (1, 1)
+    assert counts["requests"] == 2
 
 
 async def test_real_rate_limit_is_waited_out_and_the_fetch_completes(
@@ -246,6 +257,7 @@ async def test_hourly_quota_is_a_one_line_quota_error(workspace: Workspace) -> N
     assert 3500 < caught.value.resets_in <= 3600
     assert (counts[SEARCH], counts["quota_exceeded"], counts["status.402"]) == (3, 1, 1)
     assert (client_stats.total, client_stats.quota_exceeded, client_stats.retries) == (3, 1, 0)
+    assert (client_stats.quota_remaining, client_stats.quota_remaining_min) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -326,3 +338,175 @@ async def test_resume_from_the_last_cursor_completes_the_fetch(
     searches = sims.toggl.stats()[SEARCH]
     assert searches == pages  # nothing fetched twice
     assert searches < 2 * pages
+
+
+# ------------------------------------------- quota budget, 402 kinds, users, projects, plan
+
+
+async def test_quota_headers_are_recorded_in_the_client_stats(workspace: Workspace) -> None:
+    with run_simulators(workspace) as sims:  # the strict default: Premium's 600 per hour
+        async with client_for(sims, page_size=50) as client:
+            await client.workspace_users()
+            await client.fetch_time_entries(START, END)
+            stats = client.stats.as_dict()
+        counts = sims.toggl.stats()
+    assert stats["quota_remaining"] == 600 - counts["requests"]
+    assert stats["quota_remaining_min"] == stats["quota_remaining"]
+    assert 3500 < stats["quota_resets_in"] <= 3600
+
+
+async def test_a_feature_gated_search_is_a_feature_error_without_retries(
+    workspace: Workspace,
+) -> None:
+    options = TogglSimulatorOptions(feature_gated_endpoints=frozenset({SEARCH}))
+    with run_simulators(workspace, options) as sims:
+        async with client_for(sims) as client:
+            with pytest.raises(FeatureNotEnabledError) as caught:
+                await client.fetch_time_entries(START, END)
+            client_stats = client.stats
+        counts = sims.toggl.stats()
+    message = str(caught.value)
+    assert not isinstance(caught.value, QuotaExceededError)
+    assert "Workspace needs to have this feature enabled" in message
+    assert "\n" not in message
+    assert (client_stats.retries, client_stats.quota_waits, client_stats.quota_exceeded) == (
+        0,
+        0,
+        0,
+    )
+    assert client_stats.quota_remaining is not None  # the gate's answer carried the quota
+    assert (counts[SEARCH], counts["requests"], counts["feature_gated"]) == (1, 1, 1)
+
+
+async def test_users_list_marks_inactive_users_and_the_token_admin(
+    sims: Simulators, workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    inactive = workspace.toggl_users[4]
+    assert workspace.entry_count_by_user()[inactive.id] > 0  # past time of a deactivated user
+    async with client_for(sims) as client:
+        users = await client.workspace_users()
+        with caplog.at_level("WARNING", logger="volt_agent.sources.toggl"):
+            [found] = await client.resolve_user_ids([inactive.email])
+        is_admin = await client.token_is_admin()
+    assert [u.id for u in users] == [u.id for u in workspace.toggl_users]
+    assert [u.id for u in users if not u.active] == [inactive.id]
+    assert all(u.timezone is None for u in users)  # the documented list has no time zone
+    assert (found.id, found.active) == (inactive.id, False)
+    assert inactive.fullname in caplog.text
+    assert "deactivated" in caplog.text
+    assert is_admin is True
+    assert [(u.is_admin, u.role) for u in users[:2]] == [(True, "admin"), (False, "user")]
+    counts = sims.toggl.stats()
+    assert (counts["toggl.workspace_users"], counts["toggl.me"], counts["requests"]) == (1, 1, 2)
+
+
+@pytest.mark.parametrize("member_users", ["all", "self", "forbidden"])
+async def test_a_member_token_fetches_only_its_own_entries(
+    sims: Simulators, workspace: Workspace, member_users: Literal["all", "self", "forbidden"]
+) -> None:
+    async with client_for(sims, page_size=200) as admin:
+        everyone, _ = await admin.fetch_time_entries(START, END)
+    me = workspace.me.id
+    own = [e for e in everyone if e.user_id == me]
+    assert own
+    assert len(own) < len(everyone)
+    options = TogglSimulatorOptions(token_role="member", member_users=member_users)
+    with run_simulators(workspace, options) as member_sims:
+        async with client_for(member_sims, page_size=200) as member:
+            entries, _ = await member.fetch_time_entries(START, END)
+            others, _ = await member.fetch_time_entries(START, END, [workspace.toggl_users[1].id])
+            is_admin = await member.token_is_admin()
+            users = await member.workspace_users()
+            info = await member.workspace_info()
+    assert sorted(map(entry_view, entries)) == sorted(map(entry_view, own))
+    assert others == []
+    assert is_admin is False
+    assert me in {u.id for u in users}
+    if member_users != "all":
+        assert [u.id for u in users] == [me]
+    assert info is not None
+    assert (info.admin, info.role) == (False, "user")
+
+
+async def test_projects_are_read_page_by_page(workspace: Workspace) -> None:
+    options = TogglSimulatorOptions(extra_projects=450)
+    total = len(workspace.toggl_projects) + 450
+    with run_simulators(workspace, options) as sims:
+        async with client_for(sims) as client:
+            projects = await client.projects()
+            again = await client.projects()
+        counts = sims.toggl.stats()
+    assert len(projects) == len({p.id for p in projects}) == total > 400
+    assert again == projects
+    archived = [p for p in projects if not p.active]
+    assert any(p.name == "Legacy" for p in archived)
+    assert len(archived) == 1 + 450 // 3
+    assert {p.workspace_id for p in projects} == {workspace.workspace_id}
+    assert (counts["toggl.projects"], counts["requests"]) == (3, 3)  # 200 + 200 + the rest
+
+
+async def test_a_free_workspace_hides_entries_past_its_retention(
+    sims: Simulators, workspace: Workspace
+) -> None:
+    async with client_for(sims, page_size=200) as unlimited:
+        everything, _ = await unlimited.fetch_time_entries(START, END)
+    oldest = END - timedelta(days=2)
+    recent = [e for e in everything if e.start.astimezone(UTC).date() >= oldest]
+    assert recent
+    assert len(recent) < len(everything)
+    options = TogglSimulatorOptions(data_retention_days=2, today=END)
+    with run_simulators(workspace, options) as free:
+        async with client_for(free, page_size=200) as client:
+            entries, _ = await client.fetch_time_entries(START, END)
+            info = await client.workspace_info()
+            elsewhere = await client.workspace_info(free.workspace_id + 1)
+        counts = free.toggl.stats()
+    assert sorted(map(entry_view, entries)) == sorted(map(entry_view, recent))
+    assert info is not None
+    assert info.id == free.workspace_id
+    assert (info.max_data_retention_days, info.premium, info.admin) == (2, False, True)
+    assert elsewhere is None
+    assert counts["toggl.me_workspaces"] == 1  # cached
+
+
+async def test_workspace_info_of_a_paid_workspace(sims: Simulators) -> None:
+    async with client_for(sims) as client:
+        info = await client.workspace_info()
+    assert info is not None
+    assert (info.max_data_retention_days, info.premium, info.role) == (None, True, "admin")
+
+
+# ------------------------------------- cursor modes x page-size modes x caps, and totals
+
+
+@pytest.mark.parametrize("cap", [50, 200, 1000])
+@pytest.mark.parametrize("page_mode", ["clamp", "reject"])
+@pytest.mark.parametrize("cursor_mode", ["row_number", "id_and_row_number", "id_row_number_bug"])
+async def test_the_whole_range_under_every_server_reading(
+    workspace: Workspace, cursor_mode: str, page_mode: str, cap: int
+) -> None:
+    """Every entry of the sandbox, once, whatever the server does with cursors and page
+    sizes; Toggl's totals then agree with the fetched seconds."""
+    options = TogglSimulatorOptions(
+        cursor_mode=cursor_mode,  # type: ignore[arg-type]
+        page_size_mode=page_mode,  # type: ignore[arg-type]
+        max_page_size=cap,
+    )
+    with run_simulators(workspace, options) as sims:
+        async with client_for(sims, page_size=1000) as client:
+            entries, stats = await client.fetch_time_entries(START, END)
+            granted = client.page_size
+            totals = await client.totals(START, END)
+        counts = sims.toggl.stats()
+    ids = [e.id for e in entries]
+    assert len(ids) == len(set(ids)) == stats.entries_kept
+    assert set(ids) == {e.id for e in workspace.time_entries}  # every local day is in range
+    assert totals.seconds == sum(e.seconds for e in entries)
+    assert totals.tracked_days == SPEC.days
+    assert granted == min(cap, 1000)
+    pages = pages_for(len(ids), granted)
+    restart = 1 if cursor_mode == "id_and_row_number" and pages > 1 else 0
+    refused = sum(1 for size in (1000, 200, 50) if size > cap) if page_mode == "reject" else 0
+    assert counts[SEARCH] == pages + restart + refused
+    assert counts.get("status.400", 0) == refused
+    assert counts["toggl.search_totals"] == 1

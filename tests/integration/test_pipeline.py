@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from tests.integration.pipeline_env import WEEK, pipeline_env, workspace
+from tests.integration.pipeline_env import PipelineEnv, local_week, pipeline_env, workspace
+from tests.unit.pipeline.skewed_totals import SkewedTotals
 from volt_agent.config import Secrets
 from volt_agent.domain.models import EnrichedData, RawTogglData, TogglAggregated
 from volt_agent.pipeline.service import query_progress
-from volt_agent.sandbox import FaultPlan, FaultRule, FiberySimulatorOptions, TogglSimulatorOptions
+from volt_agent.sandbox import (
+    FaultPlan,
+    FaultRule,
+    FiberySimulatorOptions,
+    TogglSimulatorOptions,
+)
+from volt_agent.sources.toggl import TogglClient
 from volt_agent.storage.run_folder import (
     ENRICHED_DATA,
     RAW_TOGGL,
@@ -37,7 +46,16 @@ async def test_full_run_writes_every_artifact(temporal_client: Client, tmp_path:
     aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
     enriched = folder.load(ENRICHED_DATA, EnrichedData)
     assert len(raw.entries) == meta.statistics["toggl"]["entries"] > 0
+    assert {e.id for e in raw.entries} == local_week(env.workspace)
     assert aggregated.statistics.total_seconds == sum(e.seconds for e in raw.entries)
+    fetched = meta.statistics["toggl"]
+    assert fetched["completeness"]["agreed"] is True
+    assert fetched["completeness"]["expected_seconds"] == fetched["completeness"]["fetched_seconds"]
+    assert fetched["completeness"]["requests"] == 1
+    assert fetched["token_is_admin"] is True
+    assert fetched["quota"]["quota_remaining"] is not None
+    assert fetched["quota"]["quota_remaining_min"] <= fetched["quota"]["quota_remaining"]
+    assert {u.timezone_source for u in raw.users} == {"config"}
     assert folder.exists(TOGGL_SUMMARY)
     assert folder.exists(TEAM_SUMMARY)
     for user in aggregated.users:
@@ -164,7 +182,48 @@ async def test_fetch_resumes_from_heartbeat_cursor(temporal_client: Client, tmp_
     assert failures >= 2
     assert searches < 2 * pages  # restarting would refetch every page before each failure
     assert len({e.id for e in raw.entries}) == len(raw.entries)
-    week = [
-        e for e in env.workspace.time_entries if WEEK[0] <= e.start.date().isoformat() <= WEEK[1]
-    ]
-    assert {e.id for e in raw.entries} == {e.id for e in week}
+    assert {e.id for e in raw.entries} == local_week(env.workspace)
+
+
+def skew_toggl_totals(env: PipelineEnv, *, skew: int, times: int) -> None:
+    """The worker's Toggl client sees the first ``times`` totals ``skew`` seconds off."""
+    transport = SkewedTotals(httpx.AsyncHTTPTransport(), skew=skew, times=times)
+    env.activities._toggl = TogglClient.create(  # the worker builds it lazily otherwise
+        env.settings.toggl, env.settings.http, SecretStr(env.sims.toggl.token), transport
+    )
+
+
+async def test_disagreeing_totals_refetch_everything_once(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    async with pipeline_env(temporal_client, tmp_path) as env:
+        skew_toggl_totals(env, skew=120, times=1)
+        folder, meta = await env.run()
+        counts = env.sims.toggl.stats()
+    assert meta.status == "completed", meta.error
+    fetched = meta.statistics["toggl"]
+    assert fetched["completeness"]["agreed"] is True
+    assert fetched["completeness"]["attempts"] == 2
+    assert counts["toggl.search_time_entries"] == 2 * fetched["pages"]  # from scratch, not resumed
+    assert counts["toggl.search_totals"] == 2
+    raw = folder.load(RAW_TOGGL, RawTogglData)
+    assert {e.id for e in raw.entries} == local_week(env.workspace)
+
+
+async def test_totals_that_disagree_twice_fail_the_run_with_both_numbers(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    async with pipeline_env(temporal_client, tmp_path) as env:
+        skew_toggl_totals(env, skew=-300, times=2)
+        folder, meta = await env.run()
+        counts = env.sims.toggl.stats()
+    assert meta.status == "failed"
+    assert meta.stages_failed == ["toggl"]
+    assert meta.error is not None
+    assert "\n" not in meta.error
+    assert "again after a fresh fetch" in meta.error
+    numbers = [int(n) for n in re.findall(r"(-?\d+) s\b", meta.error)]
+    assert len(numbers) == 2
+    assert numbers[1] - numbers[0] == 300
+    assert counts["toggl.search_totals"] == 2  # non-retryable: no third fetch
+    assert not folder.exists(RAW_TOGGL)

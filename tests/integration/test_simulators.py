@@ -67,14 +67,20 @@ def test_toggl_report_pages_over_a_socket(simulators: Simulators, workspace: Wor
             response = client.post(search_path(simulators), json=body)
             response.raise_for_status()
             ids += [e["id"] for row in response.json() for e in row["time_entries"]]
-            if response.headers["X-Is-Final"] == "true":
+            assert response.headers["X-Page-Size"] == "40"
+            assert response.headers["X-Range-Start"] == body["start_date"]
+            assert response.headers["X-Range-End"] == body["end_date"]
+            if "X-Next-Row-Number" not in response.headers:
+                assert "X-Next-ID" not in response.headers
                 break
-            body["first_id"] = int(response.headers["X-Next-ID"])
             body["first_row_number"] = int(response.headers["X-Next-Row-Number"])
-            body["first_timestamp"] = int(response.headers["X-Next-Timestamp"])
+        totals = client.post(search_path(simulators) + "/totals", json=body).json()
     assert sorted(ids) == sorted(e.id for e in workspace.time_entries)
+    assert totals["seconds"] == sum(e.seconds for e in workspace.time_entries)
     pages = -(-len(ids) // 40)
-    assert simulators.toggl.stats()["toggl.search_time_entries"] == pages
+    stats = simulators.toggl.stats()
+    assert stats["toggl.search_time_entries"] == pages
+    assert stats["toggl.search_totals"] == 1
 
 
 def test_fibery_query_and_documents_over_a_socket(

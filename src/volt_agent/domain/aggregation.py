@@ -3,7 +3,9 @@
 Pure: entries in, ``TogglAggregated`` out. Totals are sums of entry seconds, so every
 number in a report can be traced back to ``raw_toggl_data.json``. Ordering is
 deterministic (hours descending, then key) and independent of input order: entries are
-visited by start time, so an entity's name comes from its earliest entry.
+visited by start time, so an entity's name comes from its earliest entry. Entry times are
+shown in their owner's zone (``TogglUser.timezone``, else ``default_timezone``), so a
+date taken from them is that person's local date.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from volt_agent.domain.local_time import in_zone
 from volt_agent.domain.models import (
     AggregationStatistics,
     EntityKey,
@@ -24,6 +27,7 @@ from volt_agent.domain.models import (
     TogglUser,
     UnmatchedActivity,
     UserAggregate,
+    Visibility,
 )
 from volt_agent.domain.parsing import DescriptionParser, id_sort_key
 
@@ -51,9 +55,14 @@ def aggregate(
     start_date: date,
     end_date: date,
     parser: DescriptionParser | None = None,
+    *,
+    default_timezone: str | None = None,
+    visibility: Visibility | None = None,
 ) -> TogglAggregated:
+    """``default_timezone`` is the zone of users without one (``None``: times as fetched)."""
     parser = parser or DescriptionParser()
     user_info = {u.id: u for u in users}
+    zones = {u.id: u.timezone or default_timezone for u in user_info.values()}
     matched: dict[int, dict[EntityKey, _Bucket]] = defaultdict(dict)
     unmatched: dict[int, dict[str, _Bucket]] = defaultdict(dict)
     names: dict[int, str] = {}
@@ -61,13 +70,7 @@ def aggregate(
     for entry in sorted(entries, key=lambda e: (e.start, e.id)):
         names.setdefault(entry.user_id, entry.user_name)
         parsed = parser.parse(entry.description)
-        ref = EntryRef(
-            id=entry.id,
-            start=entry.start,
-            stop=entry.stop,
-            seconds=entry.seconds,
-            description=entry.description,
-        )
+        ref = _entry_ref(entry, zones.get(entry.user_id, default_timezone))
         key = entity_key(parsed)
         if key is not None:
             bucket = matched[entry.user_id].setdefault(key, _Bucket(parsed=parsed))
@@ -79,7 +82,9 @@ def aggregate(
 
     user_ids = sorted(set(matched) | set(unmatched))
     aggregates = [
-        _user_aggregate(uid, user_info.get(uid), names.get(uid, ""), matched[uid], unmatched[uid])
+        _user_aggregate(
+            uid, user_info.get(uid), names.get(uid, ""), matched[uid], unmatched[uid]
+        ).model_copy(update={"timezone": zones.get(uid, default_timezone)})
         for uid in user_ids
     ]
     aggregates.sort(key=lambda u: (-u.total_seconds, u.user_name, u.user_id))
@@ -88,6 +93,17 @@ def aggregate(
         end_date=end_date,
         users=aggregates,
         statistics=_statistics(aggregates),
+        visibility=visibility or Visibility(),
+    )
+
+
+def _entry_ref(entry: TimeEntry, zone_name: str | None) -> EntryRef:
+    start, stop = entry.start, entry.stop
+    if zone_name is not None:
+        start = in_zone(start, zone_name)
+        stop = None if stop is None else in_zone(stop, zone_name)
+    return EntryRef(
+        id=entry.id, start=start, stop=stop, seconds=entry.seconds, description=entry.description
     )
 
 

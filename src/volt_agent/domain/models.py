@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 SCHEMA_VERSION = 1
 
 EntityStatus = Literal["found", "not_found", "error"]
+ZoneSource = Literal["config", "toggl_profile", "default"]
+"""Where a person's time zone came from: ``toggl.timezones``, their own Toggl profile (the
+token's user, from ``/me``), or the default zone (``toggl.default_timezone`` or the token
+user's zone)."""
 
 
 def hours(seconds: int) -> float:
@@ -37,10 +41,18 @@ class Model(BaseModel):
 
 
 class TogglUser(Model):
+    """A Toggl user; ``active`` is false for users deactivated in the workspace (their past
+    entries still count), ``is_admin``/``role`` are ``None`` where the answer had none."""
+
     id: int
     email: str | None = None
     name: str = ""
     timezone: str | None = None
+    active: bool = True
+    is_admin: bool | None = None
+    role: str | None = None
+    timezone_source: ZoneSource | None = None
+    """Set on the users of ``raw_toggl_data.json``: where ``timezone`` came from."""
 
 
 class TimeEntry(Model):
@@ -69,6 +81,44 @@ class FetchStatistics(Model):
     negative_durations_dropped: int = 0
     malformed_rows_dropped: int = 0
     null_descriptions: int = 0
+    outside_range_dropped: int = 0
+    """Entries of the fetch margin whose start is outside the range in their owner's zone."""
+
+
+class CompletenessCheck(Model):
+    """Toggl's totals for the fetched range and filters against the sum of what was fetched.
+
+    Both sides count stopped entries of ``[start_date, end_date]`` (the fetch range, margin
+    included) once each: ``fetched_seconds`` sums the entries kept after duplicates across
+    pages, running and negative rows were set aside, before the local-date filter.
+    """
+
+    start_date: date
+    end_date: date
+    expected_seconds: int
+    fetched_seconds: int
+    requests: int = 0
+    """Toggl requests spent on the totals."""
+    attempts: int = 1
+    """Fetches made to get agreeing numbers (2 when the first fetch disagreed)."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def agreed(self) -> bool:
+        return self.expected_seconds == self.fetched_seconds
+
+
+class Visibility(Model):
+    """Whose entries the Toggl token can see: all of the workspace's, or (not an admin) its own."""
+
+    token_is_admin: bool | None = None
+    """``None``: Toggl did not say (the token's user is not in the workspace's user list)."""
+    token_user_id: int | None = None
+    token_user_name: str = ""
+
+    @property
+    def own_entries_only(self) -> bool:
+        return self.token_is_admin is False
 
 
 class RawTogglData(Model):
@@ -78,10 +128,19 @@ class RawTogglData(Model):
     workspace_id: int
     user_filter: list[str] | None = None
     users: list[TogglUser] = Field(default_factory=list)
+    """Every workspace user (inactive ones too) with the time zone their days are read in."""
+    default_timezone: str | None = None
+    """The zone of people not in the user list and not configured in ``toggl.timezones``."""
+    fetch_start_date: date | None = None
+    fetch_end_date: date | None = None
+    """The range asked of Toggl: ``start_date``..``end_date`` plus the time-zone margin."""
     fetched_at: datetime
     request_count: int = 0
     statistics: FetchStatistics = Field(default_factory=FetchStatistics)
+    completeness: CompletenessCheck | None = None
+    visibility: Visibility = Field(default_factory=Visibility)
     entries: list[TimeEntry] = Field(default_factory=list)
+    """The entries whose start falls on ``start_date``..``end_date`` in their owner's zone."""
 
 
 class ParsedDescription(Model):
@@ -156,6 +215,8 @@ class UserAggregate(Model):
     user_id: int
     user_name: str
     email: str | None = None
+    timezone: str | None = None
+    """The zone of this person's days; entry times are shown in it (``None``: UTC)."""
     total_seconds: int
     matched_seconds: int
     unmatched_seconds: int
@@ -203,6 +264,7 @@ class TogglAggregated(Model):
     end_date: date
     users: list[UserAggregate] = Field(default_factory=list)
     statistics: AggregationStatistics = Field(default_factory=AggregationStatistics)
+    visibility: Visibility = Field(default_factory=Visibility)
 
 
 class EntityKey(Model):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from temporalio import activity
@@ -19,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from volt_agent.config import Secrets, Settings
 from volt_agent.domain.aggregation import UNKNOWN_TYPE, aggregate, referenced_entities
+from volt_agent.domain.local_time import split_by_local_range
 from volt_agent.domain.models import (
     EnrichedData,
     EnrichedEntity,
@@ -27,6 +29,7 @@ from volt_agent.domain.models import (
 )
 from volt_agent.domain.parsing import DescriptionParser
 from volt_agent.enrichment.registry import enricher_for
+from volt_agent.enrichment.run_schema import ensure_run_schema, load_run_schema
 from volt_agent.errors import (
     ConfigError,
     FatalSourceError,
@@ -44,6 +47,12 @@ from volt_agent.pipeline.fetch_journal import (
     checkpoint_from,
 )
 from volt_agent.pipeline.heartbeat import keeps_heartbeating
+from volt_agent.pipeline.toggl_fetch import (
+    check_completeness,
+    mismatch_error,
+    plan_fetch,
+    quota_of,
+)
 from volt_agent.pipeline.types import (
     AggregateResult,
     EnrichBatchInput,
@@ -64,11 +73,15 @@ from volt_agent.reporting.html import REPORT_HTML, render_html_report
 from volt_agent.reporting.llm_usage import ReportTelemetry, collect_telemetry
 from volt_agent.reporting.writer import ReportWriter
 from volt_agent.sources.fibery import FiberyClient
+from volt_agent.sources.fibery_schema import check_enrichment_config
+from volt_agent.sources.pagination import PageCursor
+from volt_agent.sources.recording import RecordingTransport, masker_for, recording_transport
 from volt_agent.sources.toggl import TogglClient
 from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.run_folder import (
     ENRICHED_DATA,
     ENRICHMENT_PARTS_DIR,
+    FIBERY_SCHEMA,
     INDIVIDUAL_DIR,
     RAW_TOGGL,
     TEAM_SUMMARY,
@@ -122,12 +135,17 @@ class PipelineActivities:
         *,
         toggl: TogglClient | None = None,
         fibery: FiberyClient | None = None,
+        record_dir: Path | None = None,
     ) -> None:
+        """``record_dir`` (``--record``): the clients built here save every exchange there,
+        masked (``sources.recording``). It is this worker's choice, never the workflow's."""
         self._settings = settings
         self._secrets = secrets
         self._writer = writer
         self._toggl = toggl
         self._fibery = fibery
+        self._record_dir = record_dir
+        self._masker = masker_for(secrets) if record_dir is not None else None
         self._parser = DescriptionParser(settings.parsing)
         self._stores: dict[str, EnrichmentStore] = {}
         self.metrics = PipelineMetrics()
@@ -136,7 +154,10 @@ class PipelineActivities:
     def toggl(self) -> TogglClient:
         if self._toggl is None:
             self._toggl = TogglClient.create(
-                self._settings.toggl, self._settings.http, self._secrets.require_toggl()
+                self._settings.toggl,
+                self._settings.http,
+                self._secrets.require_toggl(),
+                self._transport("toggl"),
             )
         return self._toggl
 
@@ -145,9 +166,17 @@ class PipelineActivities:
             if not self._settings.fibery.base_url:
                 raise ConfigError("fibery.base_url is not set: set FIBERY_BASE_URL")
             self._fibery = FiberyClient.create(
-                self._settings.fibery, self._settings.http, self._secrets.require_fibery()
+                self._settings.fibery,
+                self._settings.http,
+                self._secrets.require_fibery(),
+                self._transport("fibery"),
             )
         return self._fibery
+
+    def _transport(self, source: str) -> RecordingTransport | None:
+        if self._record_dir is None or self._masker is None:
+            return None
+        return recording_transport(self._record_dir, self._masker, source)
 
     async def aclose(self) -> None:
         for client in (self._toggl, self._fibery):
@@ -192,50 +221,73 @@ class PipelineActivities:
     @activity.defn(name="fetch_toggl_data")
     @classified
     async def fetch_toggl_data(self, params: FetchInput) -> FetchResult:
-        """Fetch the whole range page by page, heartbeating the cursor after each stored page."""
+        """Fetch the range (plus the time-zone margin) page by page, heartbeating the cursor
+        after each stored page; check the sum against Toggl's totals; keep each person's
+        local days of the range."""
         folder = folder_of(params.run)
         toggl = self.toggl()
         requests_before = toggl.request_count
-        workspace_id = await toggl.workspace_id()
-        users = await toggl.workspace_users(workspace_id)
-        user_ids = None
-        if params.users:
-            user_ids = [u.id for u in await toggl.resolve_user_ids(params.users)]
+        plan = await plan_fetch(
+            toggl, self._settings.toggl, params.start_date, params.end_date, params.users
+        )
 
         checkpoint = checkpoint_from(activity.info().heartbeat_details)
         journal = PageJournal(folder.file(JOURNAL_FILE))
-        pages = resumed_from = journal.resume(checkpoint)
+        start = journal.resume_point(checkpoint)
+        pages = resumed_from = start.pages
         earlier_requests = checkpoint.requests if checkpoint else 0
-        finished = checkpoint is not None and checkpoint.cursor is None
-        if not finished:
+        mismatches = checkpoint.mismatches if checkpoint else 0
+
+        def progress(cursor: PageCursor | None, **flags: Any) -> None:
+            requests = earlier_requests + toggl.request_count - requests_before
+            point = FetchCheckpoint(
+                cursor=cursor, pages=pages, requests=requests, mismatches=mismatches, **flags
+            )
+            activity.heartbeat(point.model_dump(mode="json"))
+
+        if not start.finished:
             page_iter = toggl.iter_time_entry_pages(
-                params.start_date,
-                params.end_date,
-                user_ids,
-                checkpoint.cursor if checkpoint else None,
-                workspace_id=workspace_id,
+                plan.start_date,
+                plan.end_date,
+                plan.user_ids,
+                start.cursor,
+                workspace_id=plan.workspace_id,
             )
             async for page in page_iter:
                 journal.append(page)
                 pages += 1
-                activity.heartbeat(
-                    FetchCheckpoint(
-                        cursor=page.next_cursor,
-                        pages=pages,
-                        requests=earlier_requests + toggl.request_count - requests_before,
-                    ).model_dump(mode="json")
-                )
+                progress(page.next_cursor)
 
-        entries, stats = journal.read()
+        fetched, stats = journal.read()
+        check = await check_completeness(
+            toggl, plan, sum(e.seconds for e in fetched), attempt=mismatches + 1
+        )
+        if not check.agreed:
+            journal.discard()
+            first = mismatches == 0
+            mismatches += 1
+            pages = 0
+            progress(None, restart=True)
+            raise mismatch_error(check, stats, first=first)
+        entries, outside = split_by_local_range(
+            fetched, plan.zones, plan.default_timezone, params.start_date, params.end_date
+        )
+        stats.entries_kept -= len(outside)
+        stats.outside_range_dropped += len(outside)
         raw = RawTogglData(
             start_date=params.start_date,
             end_date=params.end_date,
-            workspace_id=workspace_id,
+            workspace_id=plan.workspace_id,
             user_filter=params.users,
-            users=users,
+            users=plan.users,
+            default_timezone=plan.default_timezone,
+            fetch_start_date=plan.start_date,
+            fetch_end_date=plan.end_date,
             fetched_at=activity.info().current_attempt_scheduled_time,
             request_count=earlier_requests + toggl.request_count - requests_before,
             statistics=stats,
+            completeness=check,
+            visibility=plan.visibility,
             entries=entries,
         )
         folder.save(RAW_TOGGL, raw)
@@ -247,6 +299,7 @@ class PipelineActivities:
             + stats.running_entries_dropped
             + stats.negative_durations_dropped
             + stats.malformed_rows_dropped
+            + stats.outside_range_dropped
         )
         return FetchResult(
             entries=len(entries),
@@ -256,6 +309,11 @@ class PipelineActivities:
             resumed_from_page=resumed_from,
             dropped=dropped,
             statistics=stats,
+            completeness=check,
+            token_is_admin=plan.visibility.token_is_admin,
+            default_timezone=plan.default_timezone,
+            configured_timezones=sum(u.timezone_source == "config" for u in plan.users),
+            quota=quota_of(toggl),
         )
 
     @activity.defn(name="aggregate_toggl_data")
@@ -263,7 +321,15 @@ class PipelineActivities:
     async def aggregate_toggl_data(self, run: RunRef) -> AggregateResult:
         folder = folder_of(run)
         raw = folder.load(RAW_TOGGL, RawTogglData)
-        result = aggregate(raw.entries, raw.users, raw.start_date, raw.end_date, self._parser)
+        result = aggregate(
+            raw.entries,
+            raw.users,
+            raw.start_date,
+            raw.end_date,
+            self._parser,
+            default_timezone=raw.default_timezone,
+            visibility=raw.visibility,
+        )
         folder.save(TOGGL_AGGREGATED, result)
         stats = result.statistics
         return AggregateResult(
@@ -297,7 +363,12 @@ class PipelineActivities:
     async def cleanup_fibery_stage(self, run: RunRef) -> list[str]:
         self._stores.pop(str(folder_of(run).path), None)
         return folder_of(run).remove(
-            ENRICHED_DATA, ENRICHMENT_PARTS_DIR, INDIVIDUAL_DIR, TEAM_SUMMARY, REPORT_HTML
+            FIBERY_SCHEMA,
+            ENRICHED_DATA,
+            ENRICHMENT_PARTS_DIR,
+            INDIVIDUAL_DIR,
+            TEAM_SUMMARY,
+            REPORT_HTML,
         )
 
     @activity.defn(name="extract_fibery_entities")
@@ -310,8 +381,12 @@ class PipelineActivities:
             )
         aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
         ids_by_type = referenced_entities(aggregated)
-        plan = self._store(folder).write_plan(ids_by_type, self._settings.fibery.batch_size)
         enrichment = self._settings.enrichment
+        queried = [key for key in ids_by_type if key != UNKNOWN_TYPE]
+        if queried:  # schema first: one request per run, checked before any entity query
+            schema = await ensure_run_schema(folder, self.fibery().schema)
+            check_enrichment_config(schema, enrichment, queried)
+        plan = self._store(folder).write_plan(ids_by_type, self._settings.fibery.batch_size)
         batches = [
             EnrichmentBatch(
                 type_key=item.type_key,
@@ -354,7 +429,8 @@ class PipelineActivities:
 
     async def _enrich(self, params: EnrichBatchInput, enricher_name: str) -> EnrichBatchResult:
         batch = params.batch
-        store = self._store(folder_of(params.run))
+        folder = folder_of(params.run)
+        store = self._store(folder)
         ids = store.batch_ids(batch.type_key, batch.index)
         if batch.type_key == UNKNOWN_TYPE:
             entities = [
@@ -369,7 +445,9 @@ class PipelineActivities:
             ]
         else:
             config = self._settings.enrichment.for_type(batch.type_key)
-            fetched = await self.fibery().fetch_entities(batch.type_key, ids, config)
+            fetched = await self.fibery().fetch_entities(
+                batch.type_key, ids, config, schema=load_run_schema(folder)
+            )
             enrich = enricher_for(enricher_name)
             entities = [enrich(e) if e.status == "found" else e for e in fetched]
         store.save_batch(batch.type_key, batch.index, entities)

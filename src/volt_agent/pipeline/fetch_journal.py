@@ -4,7 +4,9 @@
 ``FetchCheckpoint`` (the cursor after that page and how many pages are stored). A retried
 attempt reads the checkpoint from its heartbeat details, cuts the journal back to that many
 complete lines (dropping a page written after the last heartbeat, or torn by a crash) and
-continues from the cursor.
+continues from the cursor. A journal that lost pages the checkpoint counts cannot be resumed:
+the fetch then starts over. So does a fetch whose totals disagreed (``restart``); its
+checkpoint carries the number of such disagreements to the next attempt.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -33,6 +35,10 @@ class FetchCheckpoint(BaseModel):
     pages: int
     requests: int = 0
     """Toggl requests made by all attempts so far."""
+    restart: bool = False
+    """The previous attempt discarded its pages (its totals disagreed): start from page one."""
+    mismatches: int = 0
+    """Fetches of this run whose totals disagreed with the sum of their entries."""
 
 
 def checkpoint_from(details: Sequence[Any]) -> FetchCheckpoint | None:
@@ -43,6 +49,16 @@ def checkpoint_from(details: Sequence[Any]) -> FetchCheckpoint | None:
         return FetchCheckpoint.model_validate(details[0])
     except ValidationError:
         return None
+
+
+class ResumePoint(NamedTuple):
+    """Where a fetch attempt starts: after ``pages`` stored pages, at ``cursor``."""
+
+    pages: int
+    cursor: PageCursor | None
+    """The next page's cursor; ``None`` with ``finished`` False means the first page."""
+    finished: bool
+    """Every page is stored already."""
 
 
 class PageJournal:
@@ -92,3 +108,15 @@ class PageJournal:
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
+
+    def resume_point(self, checkpoint: FetchCheckpoint | None) -> ResumePoint:
+        """Cut the journal back to ``checkpoint`` and say where to go on from.
+
+        Starts over (an empty journal, the first page) without a checkpoint, after a
+        ``restart`` and when the journal holds fewer complete pages than the checkpoint counts.
+        """
+        usable = None if checkpoint is None or checkpoint.restart else checkpoint
+        pages = self.resume(usable)
+        if usable is None or usable.pages <= 0 or pages < usable.pages:
+            return ResumePoint(self.resume(None), None, finished=False)
+        return ResumePoint(pages, usable.cursor, finished=usable.cursor is None)

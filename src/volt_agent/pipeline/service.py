@@ -3,7 +3,8 @@
 Validation happens here, before anything reaches Temporal, so bad input never starts a
 workflow or cleans a run folder: ``prepare_run`` checks the arguments and the output folder
 offline; ``check_before_start`` checks what a run started from this process needs (tokens,
-the Fibery URL) and, with ``--users``, that Toggl knows every email.
+the Fibery URL), that Toggl knows every ``--users`` email, and returns warnings to show before
+the run starts (a Toggl token that is not a workspace admin sees only its own entries).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 
 from volt_agent.config import Secrets, Settings
-from volt_agent.errors import ConfigError, UserInputError
+from volt_agent.errors import ConfigError, SourceError, UserInputError
 from volt_agent.pipeline.types import WORKFLOW_NAME, PipelineInput, Progress, StartFrom
 from volt_agent.sources.toggl import TogglClient
 from volt_agent.storage.run_folder import TOGGL_AGGREGATED, RunFolder, new_run_id, validate_run_id
@@ -132,30 +134,58 @@ def check_worker_credentials(settings: Settings, secrets: Secrets, start_from: S
         )
 
 
-async def check_user_emails(settings: Settings, secrets: Secrets, emails: Sequence[str]) -> None:
-    """Refuse ``--users`` emails Toggl does not know, before a workflow starts.
+async def check_toggl_access(
+    settings: Settings,
+    secrets: Secrets,
+    emails: Sequence[str] | None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[str]:
+    """Refuse ``--users`` emails Toggl does not know; warn when the token is not an admin.
 
-    Costs one Toggl request (the workspace users; plus ``/me`` without TOGGL_WORKSPACE_ID),
-    which the worker repeats for the run. Skipped when this process has no Toggl token (a
-    run for ``--no-worker`` workers with their own environment): the worker then refuses
-    unknown emails and the run fails with the same message.
+    Costs the workspace user list and ``/me`` (one request each, the list fetched once for
+    both checks), which the worker repeats for the run. Skipped when this process has no
+    Toggl token (a run for ``--no-worker`` workers with their own environment): the worker
+    then refuses unknown emails, and records the token's visibility in ``run_metadata.json``.
+    The visibility probe is best effort: when Toggl does not answer it (a bad token, no
+    network), the run starts without the warning and its fetch meets the same error.
     """
     token = secrets.toggl_api_token
-    if not emails or token is None or not token.get_secret_value():
-        return
-    async with TogglClient.create(settings.toggl, settings.http, token) as toggl:
-        await toggl.resolve_user_ids(emails)
+    if token is None or not token.get_secret_value():
+        return []
+    http = settings.http if emails else settings.http.model_copy(update={"max_retries": 0})
+    async with TogglClient.create(settings.toggl, http, token, transport) as toggl:
+        if emails:
+            await toggl.resolve_user_ids(emails)
+        try:
+            if await toggl.token_is_admin() is not False:
+                return []
+            me = await toggl.me()
+        except SourceError:
+            return []
+    return [visibility_warning(me.name or me.email or f"user {me.id}")]
+
+
+def visibility_warning(token_user: str) -> str:
+    return (
+        f"the Toggl token is not a workspace admin, so only its own entries ({token_user}) are"
+        " visible: the reports will cover only that user; use an admin's token for the team"
+    )
 
 
 async def check_before_start(
     params: PipelineInput, secrets: Secrets, *, in_process_worker: bool
-) -> None:
-    """Everything that can be checked before a workflow starts; raises with one line."""
+) -> list[str]:
+    """Everything that can be checked before a workflow starts; raises with one line.
+
+    Returns one-line warnings for the caller to show before the run starts.
+    """
     settings = params.config
     if in_process_worker:
         check_worker_credentials(settings, secrets, params.start_from)
-    if params.users and params.start_from == "toggl":
-        await check_user_emails(settings, secrets, params.users)
+    if params.start_from != "toggl":
+        return []
+    return await check_toggl_access(settings, secrets, params.users)
 
 
 async def start_run(client: Client, params: PipelineInput) -> WorkflowHandle[object, object]:

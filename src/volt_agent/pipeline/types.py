@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from volt_agent.config import Settings
-from volt_agent.domain.models import FetchStatistics
+from volt_agent.domain.models import CompletenessCheck, FetchStatistics
 
 WORKFLOW_NAME = "TogglFiberyPipeline"
 StartFrom = Literal["toggl", "fibery"]
@@ -69,6 +69,15 @@ class FetchInput(Message):
     users: list[str] | None = None
 
 
+class TogglQuota(Message):
+    """``X-Toggl-Quota-Remaining`` / ``-Resets-In`` of the last answer that carried them and the
+    lowest remaining budget seen by this worker's client (``None``: no answer carried them)."""
+
+    quota_remaining: int | None = None
+    quota_resets_in: float | None = None
+    quota_remaining_min: int | None = None
+
+
 class FetchResult(Message):
     entries: int
     users: int
@@ -78,6 +87,16 @@ class FetchResult(Message):
     dropped: int = 0
     statistics: FetchStatistics = Field(default_factory=FetchStatistics)
     """What the fetch saw and set aside, counter by counter (bad rows are counted, never fatal)."""
+    completeness: CompletenessCheck | None = None
+    """Toggl's totals against the sum of the fetched entries (they agreed, or the fetch failed)."""
+    token_is_admin: bool | None = None
+    """``False``: the token sees only its own user's entries (``None``: Toggl did not say)."""
+    default_timezone: str | None = None
+    """The zone of everyone without a zone of their own (see ``raw_toggl_data.json`` users)."""
+    configured_timezones: int = 0
+    """Users whose zone came from ``toggl.timezones``."""
+    quota: TogglQuota = Field(default_factory=TogglQuota)
+    """Toggl's hourly-quota headers as last seen by the fetch."""
 
 
 class AggregateResult(Message):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -37,9 +39,16 @@ def build_writer(settings: Settings, secrets: Secrets) -> ReportWriter:
 
 
 def build_activities(
-    settings: Settings, secrets: Secrets, writer: ReportWriter | None = None
+    settings: Settings,
+    secrets: Secrets,
+    writer: ReportWriter | None = None,
+    *,
+    record_dir: Path | None = None,
 ) -> PipelineActivities:
-    return PipelineActivities(settings, secrets, writer or build_writer(settings, secrets))
+    """The activities of one worker; ``record_dir`` records their Toggl/Fibery exchanges."""
+    return PipelineActivities(
+        settings, secrets, writer or build_writer(settings, secrets), record_dir=record_dir
+    )
 
 
 def build_worker(

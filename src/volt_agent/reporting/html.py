@@ -25,7 +25,14 @@ from volt_agent.reporting.html_charts import (
 )
 from volt_agent.reporting.insights import InsightSettings, index_entities, team_insights
 from volt_agent.reporting.markdown import fmt_day, fmt_hours, fmt_pct
-from volt_agent.reporting.views import day_totals, entity_totals, person_rows, type_shares
+from volt_agent.reporting.views import (
+    coverage_note,
+    day_totals,
+    days_label,
+    entity_totals,
+    person_rows,
+    type_shares,
+)
 
 REPORT_HTML = "reports/report.html"
 TOP_ENTITIES = 15
@@ -44,6 +51,10 @@ class HtmlReport:
     title: str
     start: str
     end: str
+    days: str
+    """The zone of the days: one zone, or each person's own."""
+    coverage: str
+    """Whose entries are missing because the token is not an admin ("" when none)."""
     cards: tuple[Card, ...]
     charts: tuple[BarChart | ColumnChart | Donut, ...]
     people: tuple[dict[str, Any], ...]
@@ -124,7 +135,7 @@ def build_report(data: EnrichedData, settings: InsightSettings | None = None) ->
         ),
         column_chart(
             "chart-days",
-            "Hours per day (UTC)",
+            f"Hours per day ({days_label(users)})",
             [
                 (fmt_day(d.day), d.day.isoformat()[5:], d.matched_seconds, d.unmatched_seconds)
                 for d in day_totals(users)
@@ -158,6 +169,8 @@ def build_report(data: EnrichedData, settings: InsightSettings | None = None) ->
         title="Team time report",
         start=aggregated.start_date.isoformat(),
         end=aggregated.end_date.isoformat(),
+        days=days_label(users),
+        coverage=coverage_note(aggregated.visibility, markdown=False),
         cards=cards,
         charts=charts,
         people=people,

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from volt_agent.domain.local_time import local_date
 from volt_agent.domain.models import (
     Comment,
     EnrichedEntity,
     EntryRef,
     MatchedEntity,
     UserAggregate,
+    Visibility,
 )
 from volt_agent.domain.parsing import id_sort_key
 from volt_agent.reporting.insights import EntityIndex, display_name, entity_ref, matched_key
@@ -25,6 +27,7 @@ from volt_agent.reporting.markdown import fmt_hours, fmt_pct, inline
 from volt_agent.storage.run_folder import user_slug
 
 NO_PROJECT = "(no project)"
+LOCAL_DAYS = "each person's local days"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Share:
 
 @dataclass(frozen=True)
 class DayTotal:
-    """Time of entries starting on ``day`` (UTC)."""
+    """Time of entries starting on ``day``, a local day of each entry's owner."""
 
     day: date
     seconds: int
@@ -209,7 +212,8 @@ def project_shares(users: Sequence[UserAggregate]) -> list[Share]:
 
 
 def day_totals(users: Sequence[UserAggregate]) -> list[DayTotal]:
-    """Time per UTC calendar day of entry start, only days with entries, oldest first."""
+    """Time per calendar day of entry start in the owner's zone (``UserAggregate.timezone``;
+    UTC without one), only days with entries, oldest first."""
     matched: dict[date, int] = defaultdict(int)
     unmatched: dict[date, int] = defaultdict(int)
     counts: dict[date, int] = defaultdict(int)
@@ -219,7 +223,7 @@ def day_totals(users: Sequence[UserAggregate]) -> list[DayTotal]:
         groups += [(False, a.entries) for a in user.unmatched]
         for is_matched, refs in groups:
             for ref in refs:
-                day = ref.start.astimezone(UTC).date()
+                day = local_date(ref.start, user.timezone)
                 (matched if is_matched else unmatched)[day] += ref.seconds
                 counts[day] += 1
                 people[day].add(user.user_id)
@@ -252,7 +256,7 @@ def entity_details(
     for m in user.matched:
         key = matched_key(m)
         entity = entities.get(key)
-        days = [r.start.astimezone(UTC).date() for r in m.entries]
+        days = [local_date(r.start, user.timezone) for r in m.entries]
         comments: tuple[Comment, ...] = ()
         if entity is not None and max_comments > 0:
             ordered = sorted(enumerate(entity.comments), key=_comment_order)
@@ -298,3 +302,33 @@ def person_summary(user: UserAggregate, entities: EntityIndex) -> str:
     else:
         parts.append("All of it referenced Fibery entities.")
     return " ".join(parts)
+
+
+def days_label(users: Sequence[UserAggregate]) -> str:
+    """The zone of the days of ``users``: their one zone, else each person's own."""
+    zones = {u.timezone or "UTC" for u in users}
+    return zones.pop() if len(zones) == 1 else LOCAL_DAYS
+
+
+def days_note(users: Sequence[UserAggregate]) -> str:
+    """How a report's days are to be read (markdown-safe)."""
+    label = days_label(users)
+    if label == LOCAL_DAYS:
+        return (
+            "days are each person's local days: the date an entry starts in its owner's time"
+            " zone (users in raw_toggl_data.json)"
+        )
+    return f"days are dates of entry starts in {inline(label, 60)}"
+
+
+def coverage_note(visibility: Visibility, *, markdown: bool = True) -> str:
+    """What a report leaves out because of the token's visibility ("" when nothing);
+    markdown-safe unless ``markdown`` is off (for autoescaped HTML)."""
+    if not visibility.own_entries_only:
+        return ""
+    name = visibility.token_user_name
+    who = (inline(name, 80) if markdown else name) or f"user {visibility.token_user_id}"
+    return (
+        f"Covers only {who}'s own time entries: the Toggl token is not a workspace admin,"
+        " so Toggl showed no one else's."
+    )

@@ -4,7 +4,8 @@ Toggl (``TogglSimulatorOptions.bad_rows``): the first page of every search (with
 cursor) also carries :data:`BAD_ROW_KINDS` — rows with missing fields, a null description,
 a negative duration and a running entry (no stop) — and every page that is not the last also
 repeats the next page's first entry, so that entry's id shows up on two pages. The
-synthetic rows belong to the token's own user and start at noon UTC of ``start_date``.
+synthetic rows belong to the token's own user and start at noon UTC of the middle day of the
+searched range (inside the range whatever margin a client fetches with).
 
 Fibery (``FiberySimulatorOptions.extra_comments``): chosen entities get thousands of extra
 comments, each with its own document.

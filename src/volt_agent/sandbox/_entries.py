@@ -20,6 +20,8 @@ LONG_MATCHED_SHARE = 0.002
 OWN_WORK_SHARE = 0.85
 LONG_MIN_CHARS = 1500
 INTERNAL_PROJECTS = ("Internal", "Meetings")
+EDGE_USERS = 4
+"""Working users (the first ones: the anchored zones) given entries at the range's edges."""
 
 EntryKind = Literal["matched", "deleted", "unmatched", "empty", "long"]
 
@@ -87,6 +89,7 @@ class EntryPlanner:
             for offset in range(self.spec.days):
                 drafts.extend(self._day(profile, self.spec.start_date + timedelta(days=offset)))
         self._guarantee(drafts, profiles)
+        self._range_edges(drafts, profiles)
         drafts.sort(key=lambda d: (d.start, d.user_index, d.stop))
         return self._finalize(drafts, users)
 
@@ -125,6 +128,21 @@ class EntryPlanner:
         if profile.late_owl and not weekend and rng.random() < 0.3:
             drafts.append(self._late_session(profile, midnight))
         return drafts
+
+    def _range_edges(self, drafts: list[_Draft], profiles: list[UserProfile]) -> None:
+        """An entry just after local midnight on the first day and one just before local
+        midnight on the last, for the first working users: whose day an entry is on decides
+        whether a range holds it."""
+        rng, spec = self.rng, self.spec
+        last_day = spec.start_date + timedelta(days=spec.days - 1)
+        for profile in [p for p in profiles if not p.idle][:EDGE_USERS]:
+            first = datetime.combine(spec.start_date, time(0), tzinfo=profile.zone)
+            last = datetime.combine(last_day, time(0), tzinfo=profile.zone)
+            drafts.append(
+                self._draft(profile, first, rng.randint(5, 20) * 60, rng.randint(15, 30) * 60)
+            )
+            late = (23 * 60 + 30 + rng.randint(0, 15)) * 60
+            drafts.append(self._draft(profile, last, late, rng.randint(10, 14) * 60))
 
     def _late_session(self, profile: UserProfile, midnight: datetime) -> _Draft:
         """An evening session that runs past the user's local midnight."""

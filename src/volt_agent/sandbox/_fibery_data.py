@@ -1,7 +1,10 @@
-"""Fibery side of the sandbox workspace: entity types, their fields, and entity records.
+"""Fibery side of the sandbox workspace: entity types and entity records.
 
 Entities are plain dicts keyed by real Fibery field names (``fibery/id``, ``Scrum/Name``,
-``workflow/state`` …) so the simulator's query evaluator can walk them generically.
+``workflow/state`` …) so the simulator's query evaluator can walk them generically. Each
+record holds only the fields its type has in the schema (``sandbox._fibery_schema``): a
+type without the workflow mixin has no ``workflow/state``, the older Product space spells
+its name ``Product/name``, and so on.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from volt_agent.sandbox import _text
+from volt_agent.sandbox._fibery_schema import LAYOUTS, TypeLayout
 
 TYPE_WEIGHTS: dict[str, float] = {
     "Scrum/Task": 0.32,
@@ -43,71 +47,6 @@ STATES: dict[str, tuple[tuple[str, float], ...]] = {
         ("Done", 0.15),
     ),
 }
-
-_COMMON_FIELDS = (
-    ("fibery/id", "fibery/uuid"),
-    ("fibery/public-id", "fibery/text"),
-    ("fibery/creation-date", "fibery/date-time"),
-    ("fibery/modification-date", "fibery/date-time"),
-    ("{space}/Name", "fibery/text"),
-    ("workflow/state", "workflow/state_{type_key}"),
-    ("{space}/Description", "Collaboration~Documents/Document"),
-    ("assignments/assignees", "fibery/user"),
-    ("comments/comments", "comments/comment"),
-)
-
-_SPECIFIC_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "Scrum/Task": (
-        ("Scrum/Estimate", "fibery/decimal"),
-        ("Scrum/Sprint", "Scrum/Sprint"),
-        ("Scrum/Started", "fibery/date"),
-        ("Scrum/Completed", "fibery/date"),
-    ),
-    "Scrum/Bug": (
-        ("Scrum/Severity", "Scrum/Severity"),
-        ("Scrum/Steps to reproduce", "fibery/text"),
-        ("Scrum/Resolved", "fibery/date"),
-    ),
-    "Scrum/Feature": (("Scrum/Release", "Scrum/Release"),),
-    "Scrum/Build": (("Scrum/Version", "fibery/text"),),
-    "Product/Feature": (
-        ("Product/Priority", "Product/Priority"),
-        ("Product/Planned Start", "fibery/date"),
-        ("Product/Planned End", "fibery/date"),
-        ("Product/Release", "Product/Release"),
-    ),
-}
-_SPECIFIC_FIELDS["Scrum/Sub-bug"] = _SPECIFIC_FIELDS["Scrum/Bug"]
-_SPECIFIC_FIELDS["Scrum/Sub-task"] = _SPECIFIC_FIELDS["Scrum/Task"]
-
-_COLLECTION_FIELDS = frozenset({"assignments/assignees", "comments/comments"})
-
-
-def schema_types() -> list[dict[str, Any]]:
-    """The ``fibery/types`` list of a schema query answer for every sandbox type."""
-    types: list[dict[str, Any]] = []
-    for type_key in TYPE_WEIGHTS:
-        space = type_key.split("/", 1)[0]
-        fields = [
-            {
-                "fibery/name": name.format(space=space),
-                "fibery/type": kind.format(type_key=type_key),
-                "fibery/meta": {"fibery/collection?": name in _COLLECTION_FIELDS},
-            }
-            for name, kind in (*_COMMON_FIELDS, *_SPECIFIC_FIELDS.get(type_key, ()))
-        ]
-        types.append({"fibery/name": type_key, "fibery/fields": fields})
-    types.append(
-        {
-            "fibery/name": "fibery/user",
-            "fibery/fields": [
-                {"fibery/name": "fibery/id", "fibery/type": "fibery/uuid"},
-                {"fibery/name": "user/name", "fibery/type": "fibery/text"},
-                {"fibery/name": "user/email", "fibery/type": "fibery/email"},
-            ],
-        }
-    )
-    return types
 
 
 def random_uuid(rng: random.Random) -> str:
@@ -170,6 +109,29 @@ class EntityBuilder:
             "comments/comments": self._comments(created, modified),
         }
         entity.update(self._specific(seed.type_key, kind, state, created.date()))
+        return self._fit(entity, LAYOUTS[seed.type_key])
+
+    def _fit(self, entity: dict[str, Any], layout: TypeLayout) -> dict[str, Any]:
+        """``entity`` with only the fields ``layout`` has; dropped documents are forgotten.
+
+        Every record is built in full first, so the random draws (and with them the rest of
+        the workspace) do not depend on the layouts.
+        """
+        space = layout.space
+        name = entity.pop(f"{space}/Name")
+        entity[layout.name_field] = name
+        description = entity.pop(f"{space}/Description")
+        if layout.description_field:
+            entity[layout.description_field] = description
+        else:
+            self.documents.pop(description["Collaboration~Documents/secret"])
+        if not layout.workflow:
+            del entity["workflow/state"]
+        if not layout.assignments:
+            del entity["assignments/assignees"]
+        if not layout.comments:
+            for comment in entity.pop("comments/comments"):
+                self.documents.pop(comment["comment/document-secret"])
         return entity
 
     def _comments(self, created: datetime, modified: datetime) -> list[dict[str, Any]]:
@@ -233,6 +195,6 @@ class EntityBuilder:
                 "Product/Planned End": (
                     planned_start + timedelta(days=rng.randint(14, 90))
                 ).isoformat(),
-                "Product/Release": {"Product/Name": f"Q{rng.randint(1, 4)} 2027"},
+                "Product/Release": {"Product/name": f"Q{rng.randint(1, 4)} 2027"},
             }
         return {}

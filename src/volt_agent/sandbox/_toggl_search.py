@@ -1,26 +1,57 @@
-"""The detailed-report search of the Toggl simulator: request parsing and cursor paging.
+"""The detailed report of the Toggl simulator: search and totals (parsing, filtering, paging).
 
-Entries are kept sorted by ``(start, id)``. A page ends where ``page_size`` rows are filled;
-the next page's cursor is the following row: ``first_id`` / ``first_timestamp`` (its start in
-Unix seconds) locate it by key, ``first_row_number`` numbers it. A request with
-``first_id`` resumes by key (``first_timestamp`` is then optional), one with only
-``first_row_number`` resumes by offset. Grouped rows are paged by offset only.
+Filtering: an entry belongs to ``[start_date, end_date]`` by the local date of its start,
+in its creator's time zone (``date_filter_zone="creator"``; Pipedream: "Toggl still
+evaluates the dates in each time entry creator's profile timezone") or in the token user's
+(``"token_user"``; Toggl's overview: data is "set into the appropriate timezone according to
+the setting in user profile").
+
+Rendering: ``start``/``stop`` carry the token user's UTC offset valid at that instant,
+``at`` is UTC and ``at_tz`` the same instant in the token user's offset (the row captured
+in evrone/toggl-python ``tests/responses/report_time_entry_post.py``).
+
+Paging: the report's rows (one per entry, or one per group with ``grouped``) are ordered by
+``order_by``/``order_dir`` and numbered from 1. A page holds ``page_size`` rows (default 50;
+above the cap clamped or refused); the row after it is the next page's cursor (``X-Next-ID``
+its first entry, ``X-Next-Row-Number`` its number, ``X-Next-Timestamp`` that entry's start
+in Unix seconds). ``cursor_mode`` decides how a follow-up resumes:
+
+- ``row_number``: by ``first_row_number`` alone; ``first_id``/``first_timestamp`` ignored;
+- ``id_and_row_number``: by ``first_id`` (the row holding that entry); a request without
+  ``first_id`` is answered as the first page;
+- ``id_row_number_bug``: ``first_id`` together with ``first_row_number`` answers no rows
+  and no cursor (the live bug a public Go client records); either one alone resumes.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Mapping
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from volt_agent.sandbox.records import TimeEntryRecord
+from volt_agent.sandbox.records import TimeEntryRecord, TogglUserRecord
+from volt_agent.sandbox.workspace import TIMEZONES
+
+CursorMode = Literal["row_number", "id_and_row_number", "id_row_number_bug"]
+PageSizeMode = Literal["clamp", "reject"]
+DateFilterZone = Literal["creator", "token_user"]
+CURSOR_MODES: tuple[CursorMode, ...] = ("row_number", "id_and_row_number", "id_row_number_bug")
+PAGE_SIZE_MODES: tuple[PageSizeMode, ...] = ("clamp", "reject")
+DATE_FILTER_ZONES: tuple[DateFilterZone, ...] = ("creator", "token_user")
+ORDER_BY = ("date", "user", "duration", "description", "last_update")
+ORDER_DIR = ("ASC", "DESC")
+DEFAULT_PAGE_SIZE = 50
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-DEFAULT_PAGE_SIZE = 50
+_DAY_MARGIN = timedelta(hours=14)
+"""The widest UTC offset: every local day lies within this margin of the same UTC day."""
+_CACHED_REPORTS = 16
 
 
 class SearchError(ValueError):
@@ -28,16 +59,23 @@ class SearchError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class SearchQuery:
+class ReportFilter:
     start_date: date
     end_date: date
     user_ids: frozenset[int] | None = None
     project_ids: frozenset[int | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    filter: ReportFilter
     page_size: int = DEFAULT_PAGE_SIZE
+    """The page size granted (the request's, or the cap when clamped)."""
     first_id: int | None = None
     first_row_number: int | None = None
     first_timestamp: int | None = None
     grouped: bool = False
+    order_by: str = "date"
     descending: bool = False
 
 
@@ -46,6 +84,18 @@ class SearchPage:
     rows: list[dict[str, Any]]
     next_entry: TimeEntryRecord | None
     next_row_number: int | None
+    first_row_number: int
+    """Number of the page's first row; 1 for a first page."""
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        raise SearchError("request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise SearchError("request body must be a JSON object")
+    return body
 
 
 def _date(body: Mapping[str, Any], name: str) -> date:
@@ -69,7 +119,7 @@ def _optional_int(body: Mapping[str, Any], name: str, minimum: int) -> int | Non
     return value
 
 
-def _id_list(body: Mapping[str, Any], name: str, *, allow_null: bool) -> list[Any] | None:
+def _id_set(body: Mapping[str, Any], name: str, *, allow_null: bool) -> frozenset[Any] | None:
     value = body.get(name)
     if value is None:
         return None
@@ -78,136 +128,199 @@ def _id_list(body: Mapping[str, Any], name: str, *, allow_null: bool) -> list[An
         for v in value
     ):
         raise SearchError(f"{name} must be a list of integer ids")
-    return value
+    return frozenset(value)
 
 
-def parse_search(raw: bytes, *, max_page_size: int, max_range_days: int) -> SearchQuery:
-    """Validate a search body the way the API does; raise ``SearchError`` with the reason."""
-    try:
-        body = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
-        raise SearchError("request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise SearchError("request body must be a JSON object")
+def _choice(body: Mapping[str, Any], name: str, allowed: Sequence[str]) -> str:
+    value = body.get(name) or allowed[0]
+    if value not in allowed:
+        listed = ", ".join(f"'{v}'" for v in allowed)
+        raise SearchError(f"Invalid '{name}' value, allowed values are: {listed}")
+    return str(value)
+
+
+def _flag(body: Mapping[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise SearchError(f"{name} must be a boolean")
+    return value is True
+
+
+def _filter(body: Mapping[str, Any], max_range_days: int) -> ReportFilter:
     start, end = _date(body, "start_date"), _date(body, "end_date")
     if end < start:
         raise SearchError("end_date must not be earlier than start_date")
     if (end - start).days + 1 > max_range_days:
         raise SearchError(f"the date range must not be longer than {max_range_days} days")
-    page_size = _optional_int(body, "page_size", 1) or DEFAULT_PAGE_SIZE
-    if page_size > max_page_size:
-        raise SearchError(f"page_size must not be greater than {max_page_size}")
-    grouped = body.get("grouped", False)
-    if grouped is None:
-        grouped = False
-    if not isinstance(grouped, bool):
-        raise SearchError("grouped must be a boolean")
-    order_by = body.get("order_by") or "date"
-    if order_by != "date":
-        raise SearchError("the sandbox supports order_by 'date' only")
-    order_dir = body.get("order_dir") or "asc"
-    if not isinstance(order_dir, str) or order_dir.lower() not in ("asc", "desc"):
-        raise SearchError("order_dir must be 'asc' or 'desc'")
-    user_ids = _id_list(body, "user_ids", allow_null=False)
-    project_ids = _id_list(body, "project_ids", allow_null=True)
-    return SearchQuery(
+    return ReportFilter(
         start_date=start,
         end_date=end,
-        user_ids=None if user_ids is None else frozenset(user_ids),
-        project_ids=None if project_ids is None else frozenset(project_ids),
+        user_ids=_id_set(body, "user_ids", allow_null=False),
+        project_ids=_id_set(body, "project_ids", allow_null=True),
+    )
+
+
+def parse_search(
+    raw: bytes, *, max_page_size: int, page_size_mode: PageSizeMode, max_range_days: int
+) -> SearchQuery:
+    """Validate a search body the way the API does; raise ``SearchError`` with the reason."""
+    body = _body(raw)
+    report_filter = _filter(body, max_range_days)
+    page_size = _optional_int(body, "page_size", 1) or DEFAULT_PAGE_SIZE
+    if page_size > max_page_size:
+        if page_size_mode == "reject":
+            raise SearchError(
+                f"Invalid 'page_size' value {page_size}, allowed values are: 1 to {max_page_size}"
+            )
+        page_size = max_page_size
+    grouped = _flag(body, "grouped")
+    order_by = _choice(body, "order_by", ORDER_BY)
+    descending = _choice(body, "order_dir", ORDER_DIR) == "DESC"
+    return SearchQuery(
+        filter=report_filter,
         page_size=page_size,
         first_id=_optional_int(body, "first_id", 0),
         first_row_number=_optional_int(body, "first_row_number", 1),
         first_timestamp=_optional_int(body, "first_timestamp", 0),
         grouped=grouped,
-        descending=order_dir.lower() == "desc",
+        order_by=order_by,
+        descending=descending,
     )
 
 
-def _day_start(day: date) -> int:
-    return int(datetime.combine(day, time(0), tzinfo=UTC).timestamp())
+def parse_totals(raw: bytes, *, max_range_days: int) -> ReportFilter:
+    """The filters of a totals body (``totals.ReportPost``: no paging or order fields)."""
+    body = _body(raw)
+    _flag(body, "grouped")
+    _flag(body, "with_graph")
+    return _filter(body, max_range_days)
+
+
+def range_headers(report_filter: ReportFilter) -> dict[str, str]:
+    """``X-Range-Start``/``X-Range-End``: the dates used, as ``YYYY-MM-DD`` (toggl_rb spec)."""
+    return {
+        "X-Range-Start": report_filter.start_date.isoformat(),
+        "X-Range-End": report_filter.end_date.isoformat(),
+    }
+
+
+def zone_named(name: str) -> tzinfo:
+    """The IANA zone ``name``; without tz data, the fixed offset ``TIMEZONES`` lists (or UTC)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        minutes = next((m for zone, m, _ in TIMEZONES if zone == name), 0)
+        return timezone(timedelta(minutes=minutes), name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Report:
+    rows: list[list[TimeEntryRecord]]
+    position: dict[int, int]
+    """Entry id → index of the row holding it."""
+
+
+SortKey = Callable[[TimeEntryRecord], tuple[Any, ...]]
 
 
 class EntryIndex:
-    """Time entries sorted by ``(start, id)`` with row rendering; read-only after build."""
+    """The workspace's entries, filtered, ordered and rendered like the detailed report.
 
-    def __init__(self, entries: list[TimeEntryRecord], user_names: Mapping[int, str]) -> None:
+    Read-only after build except for a small cache of ordered reports, so consecutive pages
+    of one report cost only their own rows.
+    """
+
+    def __init__(
+        self,
+        entries: Sequence[TimeEntryRecord],
+        users: Sequence[TogglUserRecord],
+        token_user: TogglUserRecord,
+        date_filter_zone: DateFilterZone = "creator",
+    ) -> None:
+        self.zone = zone_named(token_user.timezone)
+        zones = {user.id: zone_named(user.timezone) for user in users}
+        self.user_names = {user.id: user.fullname for user in users}
         self.entries = sorted(entries, key=lambda e: (e.start, e.id))
-        self.keys = [(int(e.start.timestamp()), e.id) for e in self.entries]
-        self.start_by_id = {e.id: key[0] for e, key in zip(self.entries, self.keys, strict=True)}
-        self.user_names = dict(user_names)
+        self.starts = [e.start for e in self.entries]
+        self.local_days = [
+            e.start.astimezone(
+                zones.get(e.user_id, UTC) if date_filter_zone == "creator" else self.zone
+            ).date()
+            for e in self.entries
+        ]
+        self._reports: OrderedDict[tuple[Any, ...], _Report] = OrderedDict()
 
-    def search(self, query: SearchQuery) -> SearchPage:
-        """One page of ``query``; raises ``SearchError`` for a cursor naming no entry."""
-        keyset = self._keyset(query)
-        matching = self._scan(query, keyset)
-        resume_by_offset = keyset is None and query.first_row_number is not None
-        skip = query.first_row_number - 1 if resume_by_offset and query.first_row_number else 0
-        first_number = query.first_row_number or 1
-        if query.grouped:
-            groups = self._groups(matching)
-            window = groups[skip : skip + query.page_size + 1]
-            rows = [self._row(group, first_number + i) for i, group in enumerate(window)]
-            following = window[query.page_size][0] if len(window) > query.page_size else None
-        else:
-            for _ in range(skip):
-                if next(matching, None) is None:
-                    break
-            page: list[TimeEntryRecord] = []
-            for entry in matching:
-                page.append(entry)
-                if len(page) > query.page_size:
-                    break
-            rows = [self._row([e], first_number + i) for i, e in enumerate(page)]
-            following = page[query.page_size] if len(page) > query.page_size else None
-        rows = rows[: query.page_size]
-        next_number = first_number + len(rows) if following is not None else None
-        return SearchPage(rows, following, next_number)
+    def _matching(self, report_filter: ReportFilter) -> list[int]:
+        """Positions in ``self.entries`` of the entries the filter selects."""
+        first, last = report_filter.start_date, report_filter.end_date
+        low = bisect_left(self.starts, datetime.combine(first, time(0), UTC) - _DAY_MARGIN)
+        high = bisect_left(
+            self.starts, datetime.combine(last + timedelta(days=1), time(0), UTC) + _DAY_MARGIN
+        )
+        users, projects = report_filter.user_ids, report_filter.project_ids
+        return [
+            i
+            for i in range(low, high)
+            if first <= self.local_days[i] <= last
+            and (users is None or self.entries[i].user_id in users)
+            and (projects is None or self.entries[i].project_id in projects)
+        ]
 
-    def _keyset(self, query: SearchQuery) -> tuple[int, int] | None:
-        if query.grouped or query.first_id is None:
-            return None
-        if query.first_timestamp is not None:
-            return (query.first_timestamp, query.first_id)
-        timestamp = self.start_by_id.get(query.first_id)
-        if timestamp is None:
-            raise SearchError(f"first_id {query.first_id} is not a time entry of this report")
-        return (timestamp, query.first_id)
+    def _sort_key(self, order_by: str) -> SortKey:
+        keys: dict[str, SortKey] = {
+            "date": lambda e: (e.start, e.id),
+            "user": lambda e: (self.user_names.get(e.user_id, "").lower(), e.start, e.id),
+            "duration": lambda e: (e.seconds, e.start, e.id),
+            "description": lambda e: (e.description.lower(), e.start, e.id),
+            "last_update": lambda e: (e.at, e.id),
+        }
+        return keys[order_by]
 
-    def _scan(
-        self, query: SearchQuery, keyset: tuple[int, int] | None
-    ) -> Iterator[TimeEntryRecord]:
-        low = bisect_left(self.keys, (_day_start(query.start_date), -1))
-        high = bisect_left(self.keys, (_day_start(query.end_date + timedelta(days=1)), -1))
-        if query.descending:
-            top = high if keyset is None else min(high, bisect_right(self.keys, keyset))
-            positions: range = range(top - 1, low - 1, -1)
-        else:
-            bottom = low if keyset is None else max(low, bisect_left(self.keys, keyset))
-            positions = range(bottom, high)
-        users, projects = query.user_ids, query.project_ids
-        for position in positions:
-            entry = self.entries[position]
-            if users is not None and entry.user_id not in users:
-                continue
-            if projects is not None and entry.project_id not in projects:
-                continue
-            yield entry
+    def _report(self, query: SearchQuery) -> _Report:
+        key = (query.filter, query.grouped, query.order_by, query.descending)
+        if (cached := self._reports.get(key)) is not None:
+            self._reports.move_to_end(key)
+            return cached
+        entries = sorted(
+            (self.entries[i] for i in self._matching(query.filter)),
+            key=self._sort_key(query.order_by),
+            reverse=query.descending,
+        )
+        rows = _groups(entries) if query.grouped else [[entry] for entry in entries]
+        position = {entry.id: index for index, row in enumerate(rows) for entry in row}
+        report = self._reports[key] = _Report(rows, position)
+        if len(self._reports) > _CACHED_REPORTS:
+            self._reports.popitem(last=False)
+        return report
 
-    @staticmethod
-    def _groups(entries: Iterator[TimeEntryRecord]) -> list[list[TimeEntryRecord]]:
-        groups: dict[tuple[Any, ...], list[TimeEntryRecord]] = {}
-        for entry in entries:
-            key = (
-                entry.user_id,
-                entry.description,
-                entry.project_id,
-                entry.task_id,
-                entry.billable,
-                entry.tag_ids,
-            )
-            groups.setdefault(key, []).append(entry)
-        return list(groups.values())
+    def search(self, query: SearchQuery, cursor_mode: CursorMode) -> SearchPage:
+        """One page of ``query``; raises ``SearchError`` for a ``first_id`` naming no entry."""
+        report = self._report(query)
+        start = _resume_at(query, report, cursor_mode)
+        if start is None:
+            return SearchPage([], None, None, query.first_row_number or 1)
+        window = report.rows[start : start + query.page_size]
+        rows = [self._row(row, start + 1 + i) for i, row in enumerate(window)]
+        following = start + query.page_size
+        if following < len(report.rows):
+            return SearchPage(rows, report.rows[following][0], following + 1, start + 1)
+        return SearchPage(rows, None, None, start + 1)
+
+    def totals(self, report_filter: ReportFilter) -> dict[str, Any]:
+        """``totals.ReportData`` of the filter (no rates in the sandbox, so no amounts)."""
+        positions = self._matching(report_filter)
+        entries = [self.entries[i] for i in positions]
+        billable = sum(e.seconds for e in entries if e.billable)
+        rates = [{"billable_seconds": billable, "currency": "USD", "hourly_rate_in_cents": 0}]
+        return {
+            "seconds": sum(e.seconds for e in entries),
+            "tracked_days": len({self.local_days[i] for i in positions}),
+            "resolution": _resolution(report_filter),
+            "billable_amount_in_cents": 0,
+            "labour_cost_in_cents": 0,
+            "rates": rates if billable else [],
+            "graph": [],
+        }
 
     def row(self, entry: TimeEntryRecord, row_number: int) -> dict[str, Any]:
         """The ungrouped report row of one entry."""
@@ -223,15 +336,59 @@ class EntryIndex:
             "description": head.description,
             "billable": head.billable,
             "tag_ids": list(head.tag_ids),
-            "time_entries": [
-                {
-                    "id": e.id,
-                    "seconds": e.seconds,
-                    "start": e.start.isoformat(),
-                    "stop": e.stop.isoformat(),
-                    "at": e.at.isoformat(),
-                }
-                for e in entries
-            ],
+            "billable_amount_in_cents": None,
+            "currency": "USD",
+            "hourly_rate_in_cents": None,
+            "time_entries": [self._entry(e) for e in entries],
             "row_number": row_number,
         }
+
+    def _entry(self, entry: TimeEntryRecord) -> dict[str, Any]:
+        zone = self.zone
+        return {
+            "id": entry.id,
+            "seconds": entry.seconds,
+            "start": entry.start.astimezone(zone).isoformat(),
+            "stop": entry.stop.astimezone(zone).isoformat(),
+            "at": entry.at.astimezone(UTC).isoformat(),
+            "at_tz": entry.at.astimezone(zone).isoformat(),
+        }
+
+
+def _resume_at(query: SearchQuery, report: _Report, mode: CursorMode) -> int | None:
+    """Index of the page's first row under ``mode``; ``None`` for the live bug's empty page."""
+    by_id, by_number = query.first_id, query.first_row_number
+    if mode == "row_number":
+        return 0 if by_number is None else by_number - 1
+    if mode == "id_row_number_bug" and by_id is not None and by_number is not None:
+        return None
+    if by_id is not None:
+        position = report.position.get(by_id)
+        if position is None:
+            raise SearchError(f"first_id {by_id} is not a time entry of this report")
+        return position
+    if mode == "id_and_row_number" or by_number is None:
+        return 0
+    return by_number - 1
+
+
+def _groups(entries: list[TimeEntryRecord]) -> list[list[TimeEntryRecord]]:
+    """Entries sharing user, description, project, task, billable flag and tags, in order of
+    their first entry (grouping rules are undocumented; this is the sandbox's reading)."""
+    groups: dict[tuple[Any, ...], list[TimeEntryRecord]] = {}
+    for entry in entries:
+        key = (
+            entry.user_id,
+            entry.description,
+            entry.project_id,
+            entry.task_id,
+            entry.billable,
+            entry.tag_ids,
+        )
+        groups.setdefault(key, []).append(entry)
+    return list(groups.values())
+
+
+def _resolution(report_filter: ReportFilter) -> str:
+    days = (report_filter.end_date - report_filter.start_date).days + 1
+    return "day" if days <= 31 else "week" if days <= 183 else "month"

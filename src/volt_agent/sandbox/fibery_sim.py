@@ -1,11 +1,20 @@
 """Fibery simulator: commands API and collaboration documents, per docs/API_NOTES.md.
 
-Auth is ``Authorization: Token {token}``; failures answer 401 ``{"message": ...}``. When
-``requests_per_second`` is set, a leaky bucket answers 429 with ``Retry-After``. Bodies that
-are not a list of ``{"command": ...}`` (or not a ``get-documents`` command) answer 400 JSON;
-a command that fails on its own answers ``{"success": false, "result": {"name", "message"}}``
-inside a 200 list. Documents are served as markdown only (``?format=md``); unknown secrets
-are left out of a ``get-documents`` answer and are 404 on ``GET /api/documents/{secret}``.
+Auth is ``Authorization: Token {token}`` (``token`` or one of ``extra_tokens``); failures
+answer 401 ``{"message": ...}``. Rate limits (https://developers.fibery.com/guides/
+getting-started/authentication): ``requests_per_second`` per token and
+``workspace_requests_per_second`` for every token together (Fibery: 3 and 7), each a leaky
+bucket answering 429, with ``Retry-After`` only when ``retry_after_header`` (Fibery does not
+document one). ``fibery.schema/query`` answers the sandbox schema (``sandbox._fibery_schema``)
+and entity queries are checked against it (``sandbox.fibery_query``). Bodies that are not a
+list of ``{"command": ...}`` (or not a ``get-documents`` command) answer 400 JSON. A command
+that fails answers, by ``command_failure_mode`` (the real HTTP status is undocumented):
+``"per_command"`` — ``{"success": false, "result": {"name", "message"}}`` inside a 200 list,
+the other commands still run; ``"batch_4xx"`` — 400 for the whole request with the first
+failure's ``{"name", "message"}``. Documents are markdown (``format=md``, also the default
+when ``format`` is absent); a ``get-documents`` call with more than
+``max_secrets_per_documents_call`` secrets answers 400; unknown secrets are left out of a
+``get-documents`` answer and are 404 on ``GET /api/documents/{secret}``.
 ``extra_comments`` gives chosen entities thousands of comments (``sandbox._bad_data``).
 """
 
@@ -15,15 +24,16 @@ import hmac
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from volt_agent.sandbox._bad_data import with_extra_comments
 from volt_agent.sandbox._common import Rejection, SimulatorOptions, assemble
-from volt_agent.sandbox._fibery_data import schema_types
-from volt_agent.sandbox.fibery_query import QueryError, run_entity_query
+from volt_agent.sandbox._fibery_schema import schema_answer
+from volt_agent.sandbox._limits import LeakyBucket
+from volt_agent.sandbox.fibery_query import QueryError, run_entity_query, schema_index
 from volt_agent.sandbox.stats import EndpointTable, RequestStats
 from volt_agent.sandbox.workspace import Workspace
 
@@ -33,6 +43,7 @@ DOCUMENT_GET = "fibery.document_get"
 ENTITY_QUERY = "fibery.entity_query"
 SCHEMA_QUERY = "fibery.schema_query"
 DOCUMENTS_SERVED = "fibery.documents_served"
+WORKSPACE_RATE_LIMITED = "rate_limited.workspace"
 OTHER = "fibery.other"
 
 FIBERY_ENDPOINTS = EndpointTable(
@@ -45,12 +56,50 @@ FIBERY_ENDPOINTS = EndpointTable(
 )
 
 
+CommandFailureMode = Literal["per_command", "batch_4xx"]
+
+
 @dataclass(frozen=True)
 class FiberySimulatorOptions(SimulatorOptions):
-    """``extra_comments``: ``(type, public id, n)`` — that entity gets ``n`` more comments."""
+    """Fibery knobs on top of the common ones (``requests_per_second`` is per token).
+
+    ``extra_comments``: ``(type, public id, n)`` — that entity gets ``n`` more comments.
+    ``extra_tokens``: more valid tokens (each with its own per-token bucket).
+    ``workspace_requests_per_second``: one bucket shared by every token, holding
+    ``workspace_burst`` requests (default: one second's worth); ``None`` = no cap.
+    ``max_secrets_per_documents_call``: no maximum is published; public code sends 50 per
+    call, so the cap must admit 50 — 100 leaves the client's default (50) room while a
+    larger configured batch meets it; ``None`` = no cap.
+    """
 
     token: str = "fibery-sandbox-token"  # noqa: S105  # a public sandbox token
     extra_comments: tuple[tuple[str, str, int], ...] = ()
+    extra_tokens: tuple[str, ...] = ()
+    workspace_requests_per_second: float | None = None
+    workspace_burst: int | None = None
+    retry_after_header: bool = True
+    command_failure_mode: CommandFailureMode = "per_command"
+    max_secrets_per_documents_call: int | None = 100
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        rate = self.workspace_requests_per_second
+        if rate is not None and rate <= 0:
+            raise ValueError("workspace_requests_per_second must be positive (or None)")
+        if self.workspace_burst is not None and self.workspace_burst < 1:
+            raise ValueError("workspace_burst must be at least 1")
+        if self.command_failure_mode not in ("per_command", "batch_4xx"):
+            raise ValueError('command_failure_mode is "per_command" or "batch_4xx"')
+        cap = self.max_secrets_per_documents_call
+        if cap is not None and cap < 1:
+            raise ValueError("max_secrets_per_documents_call must be at least 1 (or None)")
+
+    def workspace_bucket(self) -> LeakyBucket | None:
+        rate = self.workspace_requests_per_second
+        if rate is None:
+            return None
+        burst = self.workspace_burst or max(1, math.ceil(rate))
+        return LeakyBucket(rate, burst, self.clock)
 
 
 def _message(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -74,24 +123,45 @@ class _Fibery:
                 options.extra_comments,
                 options.seed,
             )
-        self.bucket = options.bucket()
+        tokens = (options.token, *options.extra_tokens)
+        self.buckets = {token: options.bucket() for token in tokens}
+        self.workspace_bucket = options.workspace_bucket()
         self.collections: dict[str, list[dict[str, Any]]] = {
             **entities,
             "fibery/user": workspace.fibery_users,
         }
-        self.schema = {"fibery/types": schema_types()}
+        self.schema = schema_answer()
+        self.index = schema_index(self.schema["fibery/types"])
 
     def admit(self, request: Request) -> None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        valid = scheme == "Token" and hmac.compare_digest(
-            token.strip().encode(), self.options.token.encode()
+        """Auth, then the token's bucket, then the workspace's (a refused request is counted
+        by the buckets it passed)."""
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        token = next(
+            (
+                known
+                for known in self.buckets
+                if scheme == "Token" and hmac.compare_digest(given.strip().encode(), known.encode())
+            ),
+            None,
         )
-        if not valid:
+        if token is None:
             raise Rejection(_message(401, "Unauthorized: missing or invalid API token"))
-        if self.bucket is not None and (wait := self.bucket.try_acquire()) is not None:
-            self.stats.increment("rate_limited")
-            retry_after = {"Retry-After": str(max(1, math.ceil(wait)))}
-            raise Rejection(_message(429, "Too many requests", retry_after))
+        bucket = self.buckets[token]
+        if bucket is not None and (wait := bucket.try_acquire()) is not None:
+            self.refuse(wait)
+        if self.workspace_bucket is not None:
+            wait = self.workspace_bucket.try_acquire()
+            if wait is not None:
+                self.stats.increment(WORKSPACE_RATE_LIMITED)
+                self.refuse(wait)
+
+    def refuse(self, wait: float) -> None:
+        self.stats.increment("rate_limited")
+        headers = (
+            {"Retry-After": str(max(1, math.ceil(wait)))} if self.options.retry_after_header else {}
+        )
+        raise Rejection(_message(429, "Too many requests", headers))
 
     def run_command(self, command: dict[str, Any]) -> dict[str, Any]:
         name = command["command"]
@@ -101,13 +171,18 @@ class _Fibery:
         if name == "fibery.entity/query":
             self.stats.increment(ENTITY_QUERY)
             try:
-                return {
-                    "success": True,
-                    "result": run_entity_query(self.collections, command.get("args")),
-                }
+                result = run_entity_query(self.index, self.collections, command.get("args"))
             except QueryError as error:
                 return {"success": False, "result": error.result()}
+            return {"success": True, "result": result}
         return _failure("command.error/unknown-command", f"Unknown command {name!r}")
+
+    def answer(self, commands: list[dict[str, Any]]) -> JSONResponse:
+        results = [self.run_command(command) for command in commands]
+        failed = next((r["result"] for r in results if not r["success"]), None)
+        if failed is not None and self.options.command_failure_mode == "batch_4xx":
+            return JSONResponse(failed, status_code=400)
+        return JSONResponse(results)
 
 
 async def _json_body(request: Request) -> Any:
@@ -118,7 +193,8 @@ async def _json_body(request: Request) -> Any:
 
 
 def _require_markdown(request: Request) -> None:
-    if request.query_params.get("format") != "md":
+    """``md`` is Fibery's default format; the sandbox serves no other."""
+    if request.query_params.get("format", "md") != "md":
         raise Rejection(_message(400, "the sandbox serves documents with format=md only"))
 
 
@@ -127,7 +203,15 @@ def create_fibery_app(
 ) -> FastAPI:
     """An ASGI app serving ``workspace`` like Fibery; counters in ``app.state.stats``."""
     options = options or FiberySimulatorOptions()
-    stats = RequestStats((*FIBERY_ENDPOINTS.names, ENTITY_QUERY, SCHEMA_QUERY, DOCUMENTS_SERVED))
+    stats = RequestStats(
+        (
+            *FIBERY_ENDPOINTS.names,
+            ENTITY_QUERY,
+            SCHEMA_QUERY,
+            DOCUMENTS_SERVED,
+            WORKSPACE_RATE_LIMITED,
+        )
+    )
     sim = _Fibery(workspace, options, stats)
     app = FastAPI(title="Fibery simulator", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -139,7 +223,7 @@ def create_fibery_app(
             isinstance(c, dict) and isinstance(c.get("command"), str) for c in body
         ):
             return _message(400, 'body must be a list of {"command": ..., "args": ...} objects')
-        return JSONResponse([sim.run_command(command) for command in body])
+        return sim.answer(body)
 
     @app.post("/api/documents/commands")
     async def documents_commands(request: Request) -> Response:
@@ -155,6 +239,11 @@ def create_fibery_app(
         if not valid:
             return _message(
                 400, 'body must be {"command": "get-documents", "args": [{"secret": ...}, ...]}'
+            )
+        cap = options.max_secrets_per_documents_call
+        if cap is not None and len(body["args"]) > cap:
+            return _message(
+                400, f"get-documents takes at most {cap} secrets per call, got {len(body['args'])}"
             )
         found = [
             {"secret": arg["secret"], "content": sim.documents[arg["secret"]]}

@@ -40,8 +40,14 @@ TIMEZONES: tuple[tuple[str, int, float], ...] = (
     ("Asia/Tokyo", 540, 0.7),
     ("Australia/Sydney", 660, 0.5),
     ("UTC", 0, 0.3),
+    ("Pacific/Tongatapu", 780, 0.2),
 )
 """IANA name, fallback UTC offset in minutes (used only without tz data), weight."""
+
+ANCHOR_ZONES = ("Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata", "Pacific/Tongatapu")
+"""Zones of the first working users (the token's user first): UTC+1, UTC-8, UTC+5:30 and
+UTC+13 in November, so any workspace of four or more users spans the date line; the other
+users draw theirs from ``TIMEZONES``."""
 
 PRODUCT_PROJECTS = ("Moneyball", "Atlas", "Helios", "Nova", "Orion", "Zephyr")
 INACTIVE_PROJECT = "Legacy"
@@ -146,6 +152,9 @@ class _Generator:
         profiles: list[UserProfile] = []
         emails: set[str] = set()
         user_id = rng.randint(5_000_000, 8_000_000)
+        working = [index for index in range(count) if index not in idle]
+        anchors = dict(zip(working, ANCHOR_ZONES, strict=False))
+        fallback = {zone: minutes for zone, minutes, _ in TIMEZONES}
         for index in range(count):
             first, first_ascii = rng.choice(_text.FIRST_NAMES)
             last, last_ascii = rng.choice(_text.LAST_NAMES)
@@ -154,6 +163,9 @@ class _Generator:
                 email = f"{first_ascii}.{last_ascii}{index}@volt.example"
             emails.add(email)
             name, offset, _ = rng.choices(TIMEZONES, [w for _, _, w in TIMEZONES])[0]
+            if index in anchors:
+                name = anchors[index]
+                offset = fallback[name]
             user_id += rng.randint(1, 5000)
             users.append(TogglUserRecord(user_id, email, f"{first} {last}", name))
             profiles.append(

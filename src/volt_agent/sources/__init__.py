@@ -5,7 +5,9 @@ counters); ``toggl`` and ``fibery`` the API-specific clients; ``pagination`` the
 report cursor. Errors raised here are the ``SourceError`` subtree of ``volt_agent.errors``.
 """
 
-from volt_agent.sources.fibery import FiberyClient, build_entity_query
+from volt_agent.sources.fibery import FiberyClient
+from volt_agent.sources.fibery_query import build_entity_query
+from volt_agent.sources.fibery_schema import FiberySchema, check_enrichment_config, parse_schema
 from volt_agent.sources.http import ApiRequester, FiberyAuth, RequestStats, TogglAuth
 from volt_agent.sources.pagination import PageCursor, split_range
 from volt_agent.sources.toggl import TimeEntryPage, TogglClient, TogglMe, TogglProject
@@ -14,6 +16,7 @@ __all__ = [
     "ApiRequester",
     "FiberyAuth",
     "FiberyClient",
+    "FiberySchema",
     "PageCursor",
     "RequestStats",
     "TimeEntryPage",
@@ -22,5 +25,7 @@ __all__ = [
     "TogglMe",
     "TogglProject",
     "build_entity_query",
+    "check_enrichment_config",
+    "parse_schema",
     "split_range",
 ]

@@ -7,7 +7,10 @@ send its own request and queue behind the shared limiter. A ``Coalescer`` queues
 instead; one merged request waits for the limiter, and only when the limiter admits it does
 it take every call queued by then (up to ``capacity``). A call that finds the limiter free
 leaves at once, alone: merging never adds latency, it only fills requests that had to wait
-anyway. Each caller gets its own part of the answer, or the request's error.
+anyway. Each caller gets its own part of the answer, or the request's error — unless
+``isolate`` says the error may belong to one item only (an API that refuses a whole request
+for one bad command): then each item of that merged request is sent again alone, so only
+the failing one's caller gets the error.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ class Coalescer(Generic[T, R]):
     ``build(items)`` is the body of a request carrying ``items``; ``split(items, answer)``
     returns one result per item, in order (it may raise for a malformed answer: every
     caller of that request gets the error). A request carries items of total ``weight`` at
-    most ``capacity``; a single heavier item still travels, alone.
+    most ``capacity`` (which may be lowered later); a single heavier item still travels,
+    alone. ``isolate(error)``: whether a merged request that failed with ``error`` is retried
+    as one request per item.
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class Coalescer(Generic[T, R]):
         *,
         capacity: int,
         weight: Callable[[T], int] = lambda _item: 1,
+        isolate: Callable[[Exception], bool] = lambda _error: False,
     ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
@@ -58,12 +64,23 @@ class Coalescer(Generic[T, R]):
         self._split = split
         self._capacity = capacity
         self._weight = weight
+        self._isolate = isolate
         self._queue: deque[_Call[T, R]] = deque()
         self._waiting = False
         """A merged request is waiting for the limiter and has not taken its items yet."""
         self._tasks: set[asyncio.Task[None]] = set()
         self.requests = 0
         self.calls = 0
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @capacity.setter
+    def capacity(self, value: int) -> None:
+        if value < 1:
+            raise ValueError("capacity must be at least 1")
+        self._capacity = value
 
     async def submit(self, item: T) -> R:
         """Queue ``item`` for the next request and wait for its result."""
@@ -106,6 +123,9 @@ class Coalescer(Generic[T, R]):
             if not taken:  # failed before the limiter admitted it: fail what it would carry
                 self._waiting = False
                 taken, self._queue = list(self._queue), deque()
+            elif len(taken) > 1 and isinstance(exc, Exception) and self._isolate(exc):
+                await asyncio.gather(*(self._alone(call) for call in taken))
+                return
             for call in taken:
                 if call.future.done():
                     continue
@@ -119,3 +139,25 @@ class Coalescer(Generic[T, R]):
         for call, result in zip(taken, results, strict=True):
             if not call.future.done():
                 call.future.set_result(result)
+
+    async def _alone(self, call: _Call[T, R]) -> None:
+        """Send ``call`` in a request of its own; its caller gets the result or the error."""
+
+        def build() -> Any:
+            self.requests += 1
+            return self._build([call.item])
+
+        try:
+            answer = await self._send(LazyBody(build))
+            [result] = self._split([call.item], answer)
+        except BaseException as exc:
+            if not call.future.done():
+                if isinstance(exc, asyncio.CancelledError):
+                    call.future.cancel()
+                else:
+                    call.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        if not call.future.done():
+            call.future.set_result(result)

@@ -1,4 +1,12 @@
-"""Fibery client: batched entity queries over the commands API plus batched documents.
+"""Fibery client: schema first, then batched entity queries and batched documents.
+
+``schema()`` reads the workspace schema in one request; every entity query is built from
+it, selecting only what the type has: the name field as the type spells it (``Space/Name``
+or the older ``Space/name``), the state only with the workflow mixin, assignees only with
+assignments, comments only with comments, the description only when a rich-text description
+field exists. Collection sub-queries carry a number, never the deprecated ``q/no-limit``:
+assignees up to ``ASSIGNEES_LIMIT``, comments the newest ``max_comments`` (ordered by
+creation date, newest first) plus their total count (``q/count``).
 
 For one type and a list of public ids, ``fetch_entities`` sends one ``fibery.entity/query``
 per ``batch_size`` ids and one ``get-documents`` call per ``document_batch_size`` rich-text
@@ -6,28 +14,39 @@ documents (descriptions and kept comments) of that chunk — never one request p
 Calls made at the same time (enrichment activities of several types in one worker) that
 wait for the same rate-limit slot leave in one request: up to ``MAX_COMMANDS_PER_REQUEST``
 entity queries per ``/api/commands`` request, up to ``document_batch_size`` documents per
-``get-documents`` request (``sources.coalesce``).
-An id Fibery does not return is ``not_found``; an unknown type makes its ids ``error``:
-both are data, the run goes on.
+``get-documents`` request (``sources.coalesce``). If Fibery refuses such a merged request
+with a 4xx (the HTTP status of a failing command is undocumented), each command is sent
+again alone, so one failing command never takes the others down; a ``get-documents`` call
+refused with 400 is split in halves, and the smaller batch is kept for later calls.
+
+An id Fibery does not return is ``not_found``; a type the workspace lacks makes its ids
+``error``: both are data, the run goes on. A field the type lacks
+(``entity.error/schema-field-not-found``) is a ``ConfigError``: the configuration is wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import httpx
 from pydantic import SecretStr
 
 from volt_agent.config import EnrichmentType, FiberySettings, HttpSettings
-from volt_agent.domain.models import Comment, EnrichedEntity
-from volt_agent.errors import BadRequestError, ConfigError, ResponseFormatError, UserInputError
+from volt_agent.domain.models import EnrichedEntity
+from volt_agent.errors import BadRequestError, ConfigError, ResponseFormatError
 from volt_agent.sources.coalesce import Coalescer
+from volt_agent.sources.fibery_query import (
+    build_entity_query,
+    entity_query_command,
+    space_of,
+)
+from volt_agent.sources.fibery_rows import entity_of, rows_of
+from volt_agent.sources.fibery_schema import CONFIG_FILE, FiberySchema, FiberyType, parse_schema
 from volt_agent.sources.http import (
     ApiProfile,
     ApiRequester,
@@ -37,87 +56,16 @@ from volt_agent.sources.http import (
     SleepFn,
     new_async_client,
 )
-from volt_agent.sources.parsing import as_datetime, one_line
+from volt_agent.sources.parsing import one_line
+
+logger = logging.getLogger(__name__)
 
 FIBERY = "Fibery"
 TYPE_NOT_FOUND = "schema-type-not-found"
+FIELD_NOT_FOUND = "schema-field-not-found"
 MAX_COMMANDS_PER_REQUEST = 10
 """Entity queries merged into one ``/api/commands`` request at most (each up to
 ``batch_size`` entities), which keeps a merged answer to a few megabytes."""
-RESERVED_ALIASES = frozenset(
-    {"id", "public_id", "name", "state", "created", "modified"}
-    | {"description_secret", "assignees", "comments"}
-)
-"""Select keys used by ``build_entity_query`` itself; configured field aliases may not clash."""
-
-_OLDEST = datetime.min.replace(tzinfo=UTC)
-
-
-def _space(type_key: str) -> str:
-    space, _, name = type_key.partition("/")
-    if not space or not name:
-        raise UserInputError(f"Fibery type {type_key!r} must look like 'Space/Type'")
-    return space
-
-
-def build_entity_query(
-    type_key: str, enrichment: EnrichmentType, max_comments: int, *, limit: int = 500
-) -> dict[str, Any]:
-    """The ``query`` argument of a ``fibery.entity/query`` over ``$ids`` public ids.
-
-    Comments are selected in full (their count is reported); with ``max_comments == 0``
-    only their creation dates are, since no comment text will be kept. Configured fields
-    are selected under their aliases.
-    """
-    space = _space(type_key)
-    comment_select: dict[str, Any] = {"created": "fibery/creation-date"}
-    if max_comments > 0:
-        comment_select |= {
-            "author": ["comment/author", "user/name"],
-            "secret": "comment/document-secret",
-        }
-    select: dict[str, Any] = {
-        "id": "fibery/id",
-        "public_id": "fibery/public-id",
-        "name": enrichment.name_field or f"{space}/Name",
-        "state": ["workflow/state", "enum/name"],
-        "created": "fibery/creation-date",
-        "modified": "fibery/modification-date",
-        "description_secret": [
-            enrichment.description_field or f"{space}/Description",
-            "Collaboration~Documents/secret",
-        ],
-        "assignees": {
-            "q/from": "assignments/assignees",
-            "q/select": {"name": "user/name", "email": "user/email"},
-            "q/limit": "q/no-limit",
-        },
-        "comments": {
-            "q/from": "comments/comments",
-            "q/select": comment_select,
-            "q/limit": "q/no-limit",
-        },
-    }
-    for alias, path in enrichment.fields.items():
-        if alias in RESERVED_ALIASES:
-            raise ConfigError(
-                f"enrichment field alias {alias!r} of {type_key} clashes with a built-in"
-                " key: rename it"
-            )
-        select[alias] = path if isinstance(path, str) else list(path)
-    return {
-        "q/from": type_key,
-        "q/select": select,
-        "q/where": ["q/in", ["fibery/public-id"], "$ids"],
-        "q/limit": limit,
-    }
-
-
-def entity_query_command(query: dict[str, Any], public_ids: Sequence[str]) -> dict[str, Any]:
-    return {
-        "command": "fibery.entity/query",
-        "args": {"query": query, "params": {"$ids": list(public_ids)}},
-    }
 
 
 class CommandResult(NamedTuple):
@@ -135,21 +83,6 @@ class CommandResult(NamedTuple):
     def error_message(self) -> str:
         message = self.result.get("message") if isinstance(self.result, dict) else None
         return one_line(message if isinstance(message, str) else str(self.result))
-
-
-@dataclass
-class _Row:
-    """An entity row with its comments already cut to the newest ``max_comments``."""
-
-    public_id: str
-    data: dict[str, Any]
-    description_secret: str | None
-    comments: list[dict[str, Any]]
-    comment_count: int
-
-    def secrets(self) -> list[str]:
-        found = [self.description_secret] + [c.get("secret") for c in self.comments]
-        return [s for s in found if isinstance(s, str) and s]
 
 
 class FiberyClient(BaseApiClient):
@@ -189,14 +122,19 @@ class FiberyClient(BaseApiClient):
             build=list,
             split=_command_results,
             capacity=MAX_COMMANDS_PER_REQUEST,
+            isolate=_refused_request,
         )
+        self._document_batch = settings.document_batch_size
         self._documents: Coalescer[list[str], dict[str, str]] = Coalescer(
             self._post_documents,
             build=_documents_body,
             split=_documents_split,
-            capacity=settings.document_batch_size,
+            capacity=self._document_batch,
             weight=len,
+            isolate=_refused_request,
         )
+        self._schema: FiberySchema | None = None
+        self._schema_lock = asyncio.Lock()
 
     @classmethod
     def create(
@@ -234,58 +172,118 @@ class FiberyClient(BaseApiClient):
         )
         return response.data
 
-    async def schema_types(self) -> list[str]:
-        """Names (``Space/Type``) of every type in the workspace schema, sorted."""
+    async def schema(self) -> FiberySchema:
+        """The workspace schema: one ``fibery.schema/query`` request."""
         [answer] = await self.run_commands([{"command": "fibery.schema/query"}])
         if not answer.success:
             raise BadRequestError(
                 FIBERY, f"schema query failed: {answer.error_name}: {answer.error_message}"
             )
-        types = answer.result.get("fibery/types") if isinstance(answer.result, dict) else None
-        if not isinstance(types, list):
-            raise ResponseFormatError(FIBERY, "schema answer has no 'fibery/types' list")
-        return sorted(
-            name
-            for item in types
-            if isinstance(item, dict) and isinstance(name := item.get("fibery/name"), str)
-        )
+        return parse_schema(answer.result)
+
+    async def schema_types(self) -> list[str]:
+        """Names (``Space/Type``) of every live type in the workspace schema, sorted."""
+        return sorted((await self.schema()).types)
+
+    async def _known_schema(self) -> FiberySchema:
+        """The schema fetched once for this client, for callers that pass none."""
+        async with self._schema_lock:
+            if self._schema is None:
+                self._schema = await self.schema()
+            return self._schema
+
+    @property
+    def document_batch_size(self) -> int:
+        """Secrets per ``get-documents`` call: the setting, or less after Fibery refused it."""
+        return self._document_batch
 
     async def fetch_documents(self, secrets: Sequence[str]) -> dict[str, str]:
         """Markdown of each document secret; ``document_batch_size`` secrets per request.
 
-        Secrets the answer leaves out are absent from the result.
+        Secrets the answer leaves out are absent from the result. A call refused with 400 is
+        split in halves (down to one secret) and the smaller size kept for later calls.
         """
         unique = list(dict.fromkeys(secrets))
         contents: dict[str, str] = {}
-        for chunk in _chunks(unique, self._settings.document_batch_size):
-            contents |= await self._documents.submit(chunk)
+        pending = list(_chunks(unique, self._document_batch))
+        while pending:
+            chunk = pending.pop(0)
+            try:
+                contents |= await self._documents.submit(chunk)
+            except BadRequestError as error:
+                if error.status_code != 400 or len(chunk) < 2:
+                    raise
+                self._lower_document_batch((len(chunk) + 1) // 2, error)
+                rest = [secret for part in (chunk, *pending) for secret in part]
+                pending = list(_chunks(rest, self._document_batch))
         return contents
 
+    def _lower_document_batch(self, size: int, error: BadRequestError) -> None:
+        if size >= self._document_batch:
+            return
+        logger.warning(
+            "Fibery refused a get-documents call (%s); sending at most %d secrets per call",
+            error,
+            size,
+            extra={"source": FIBERY, "endpoint": "documents"},
+        )
+        self._document_batch = size
+        self._documents.capacity = size
+
     async def fetch_entities(
-        self, type_key: str, public_ids: Sequence[str], enrichment: EnrichmentType
+        self,
+        type_key: str,
+        public_ids: Sequence[str],
+        enrichment: EnrichmentType,
+        schema: FiberySchema | None = None,
     ) -> list[EnrichedEntity]:
-        """One ``EnrichedEntity`` per distinct public id, in the order first requested."""
+        """One ``EnrichedEntity`` per distinct public id, in the order first requested.
+
+        ``schema``: the run's workspace schema; without it the client asks for it once. A type
+        the schema lacks is answered without a request: every id is ``error``.
+        """
         ids = list(dict.fromkeys(str(public_id) for public_id in public_ids))
+        space_of(type_key)
+        known = schema if schema is not None else await self._known_schema()
+        entity_type = known.get(type_key)
+        if entity_type is None:
+            closest = known.closest_types(type_key)
+            near = f" (closest: {', '.join(closest)})" if closest else ""
+            message = f"unknown Fibery type {type_key}: the workspace has no such database{near}"
+            return list(_errors(type_key, ids, message).values())
         found: dict[str, EnrichedEntity] = {}
         for chunk in _chunks(ids, self._settings.batch_size):
-            found |= await self._fetch_chunk(type_key, chunk, enrichment)
+            found |= await self._fetch_chunk(entity_type, chunk, enrichment)
         return [found[public_id] for public_id in ids]
 
+    async def _query(self, command: dict[str, Any]) -> CommandResult:
+        """One entity query, merged with others when they wait together; a refusal of it
+        alone (4xx) comes back as its failed result."""
+        try:
+            return await self._queries.submit(command)
+        except BadRequestError as error:
+            return _refusal_result(error)
+
     async def _fetch_chunk(
-        self, type_key: str, ids: list[str], enrichment: EnrichmentType
+        self, entity_type: FiberyType, ids: list[str], enrichment: EnrichmentType
     ) -> dict[str, EnrichedEntity]:
+        type_key = entity_type.name
         max_comments = self._settings.max_comments
-        query = build_entity_query(type_key, enrichment, max_comments, limit=len(ids))
-        answer = await self._queries.submit(entity_query_command(query, ids))
+        query = build_entity_query(entity_type, enrichment, max_comments, limit=len(ids))
+        answer = await self._query(entity_query_command(query, ids))
         if not answer.success:
             if answer.error_name.endswith(TYPE_NOT_FOUND):
                 error = one_line(f"unknown Fibery type {type_key}: {answer.error_message}")
-                return {
-                    public_id: EnrichedEntity(
-                        type_key=type_key, public_id=public_id, status="error", error=error
+                return _errors(type_key, ids, error)
+            if answer.error_name.endswith(FIELD_NOT_FOUND):
+                raise ConfigError(
+                    one_line(
+                        f"Fibery refused the query on {type_key}: {answer.error_message};"
+                        f" check {type_key} in {CONFIG_FILE} (fields, name_field,"
+                        " description_field)",
+                        400,
                     )
-                    for public_id in ids
-                }
+                )
             raise BadRequestError(
                 FIBERY,
                 f"entity query on {type_key} failed: {answer.error_name}: {answer.error_message}",
@@ -295,18 +293,49 @@ class FiberyClient(BaseApiClient):
         requested = set(ids)
         rows = {
             row.public_id: row
-            for row in _rows(answer.result, max_comments)
+            for row in rows_of(answer.result, max_comments)
             if row.public_id in requested
         }
         documents = await self.fetch_documents(
             [secret for row in rows.values() for secret in row.secrets()]
         )
         return {
-            public_id: _entity(type_key, rows[public_id], enrichment, documents)
+            public_id: entity_of(type_key, rows[public_id], enrichment, documents)
             if public_id in rows
             else EnrichedEntity(type_key=type_key, public_id=public_id, status="not_found")
             for public_id in ids
         }
+
+
+def _errors(type_key: str, ids: list[str], error: str) -> dict[str, EnrichedEntity]:
+    return {
+        public_id: EnrichedEntity(
+            type_key=type_key, public_id=public_id, status="error", error=one_line(error)
+        )
+        for public_id in ids
+    }
+
+
+def _refused_request(error: Exception) -> bool:
+    """A 4xx for a merged request may be one command's (or one batch's) fault."""
+    return isinstance(error, BadRequestError)
+
+
+def _refusal_result(error: BadRequestError) -> CommandResult:
+    """The failed result of a command Fibery refused alone with an HTTP 4xx.
+
+    The error body of such an answer is undocumented; the error name is recognised in its
+    text, or by the message shape public code records for the two schema errors.
+    """
+    text = str(error)
+    message = text.partition("): ")[2] or text
+    if FIELD_NOT_FOUND in text or "field was not found" in text:
+        name = f"entity.error/{FIELD_NOT_FOUND}"
+    elif TYPE_NOT_FOUND in text or "database was not found" in text:
+        name = f"entity.error/{TYPE_NOT_FOUND}"
+    else:
+        name = f"http-{error.status_code}"
+    return CommandResult(False, {"name": name, "message": message})
 
 
 def _base_url(settings: FiberySettings) -> str:
@@ -349,68 +378,3 @@ def _documents_split(chunks: list[list[str]], data: Any) -> list[dict[str, str]]
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _rows(result: list[Any], max_comments: int) -> Iterator[_Row]:
-    for data in result:
-        if not isinstance(data, dict) or data.get("public_id") is None:
-            raise ResponseFormatError(FIBERY, "an entity row has no public id")
-        raw_comments = data.get("comments")
-        comments = (
-            [c for c in raw_comments if isinstance(c, dict)]
-            if isinstance(raw_comments, list)
-            else []
-        )
-        comments.sort(key=lambda c: as_datetime(c.get("created")) or _OLDEST)
-        secret = _scalar(data.get("description_secret"), "Collaboration~Documents/secret")
-        yield _Row(
-            public_id=str(data["public_id"]),
-            data=data,
-            description_secret=secret,
-            comments=comments[-max_comments:] if max_comments > 0 else [],
-            comment_count=len(comments),
-        )
-
-
-def _entity(
-    type_key: str, row: _Row, enrichment: EnrichmentType, documents: dict[str, str]
-) -> EnrichedEntity:
-    data = row.data
-    assignees = data.get("assignees")
-    people = [
-        person
-        for item in (assignees if isinstance(assignees, list) else [])
-        if isinstance(item, dict)
-        and (person := _scalar(item.get("name")) or _scalar(item.get("email")))
-    ]
-    comments = [
-        Comment(
-            author=_scalar(comment.get("author"), "user/name"),
-            created=as_datetime(comment.get("created")),
-            text=documents.get(comment.get("secret") or "", ""),
-        )
-        for comment in row.comments
-    ]
-    fibery_id = data.get("id")
-    return EnrichedEntity(
-        type_key=type_key,
-        public_id=row.public_id,
-        status="found",
-        fibery_id=None if fibery_id is None else str(fibery_id),
-        name=_scalar(data.get("name")),
-        state=_scalar(data.get("state"), "enum/name"),
-        created=as_datetime(data.get("created")),
-        modified=as_datetime(data.get("modified")),
-        assignees=people,
-        description=documents.get(row.description_secret or "", ""),
-        comments=comments,
-        comment_count=row.comment_count,
-        fields={alias: data.get(alias) for alias in enrichment.fields},
-    )
-
-
-def _scalar(value: Any, key: str | None = None) -> str | None:
-    """A selected string, also when the API nests it as ``{key: value}``."""
-    if isinstance(value, dict) and key is not None:
-        value = value.get(key)
-    return value if isinstance(value, str) and value else None

@@ -7,7 +7,10 @@ Every request to Toggl or Fibery goes through an ``ApiRequester``. It
   connections and malformed JSON on a 2xx — up to ``HttpSettings.max_retries`` times with
   exponential backoff and jitter, or exactly as long as the server's ``Retry-After`` says;
 * waits for an hourly-quota reset (402 with ``X-Toggl-Quota-Resets-In``) when it is at most
-  ``max_quota_wait_seconds`` away;
+  ``max_quota_wait_seconds`` away; a 402 whose body says a feature is missing ("Workspace needs
+  to have this feature enabled") is ``FeatureNotEnabledError`` at once, whatever its headers;
+* reads ``X-Toggl-Quota-Remaining`` / ``X-Toggl-Quota-Resets-In`` from every answer into
+  ``RequestStats`` (the last values seen and the lowest remaining budget);
 * maps everything else to the error tree of ``volt_agent.errors`` with a one-line message;
 * counts requests (total and per endpoint label), 429s, 402s and retries in ``RequestStats``.
 
@@ -39,6 +42,7 @@ from volt_agent.errors import (
     AuthError,
     BadRequestError,
     FatalSourceError,
+    FeatureNotEnabledError,
     QuotaExceededError,
     RateLimitedError,
     ResponseFormatError,
@@ -54,6 +58,7 @@ SleepFn = Callable[[float], Awaitable[None]]
 
 USER_AGENT = "volt-agent"
 QUOTA_RESETS_IN_HEADER = "X-Toggl-Quota-Resets-In"
+QUOTA_REMAINING_HEADER = "X-Toggl-Quota-Remaining"
 
 
 class _TokenAuth(httpx.Auth):
@@ -94,6 +99,8 @@ class ApiProfile:
     ``source`` is the display name used as ``SourceError.source`` ("Toggl", "Fibery");
     ``credentials_env`` names the variable to check when the token is refused; ``quota_setting``
     names the setting that bounds the wait for a quota reset (``None``: 402 is never waited).
+    ``user_quota_endpoints`` are the endpoint labels counted against the per-user quota (Toggl's
+    ``/me``: 30 an hour) rather than the workspace/organisation quota a run draws from.
     """
 
     source: str
@@ -101,23 +108,61 @@ class ApiProfile:
     requests_per_second: float
     max_quota_wait_seconds: float = 0.0
     quota_setting: str | None = None
+    user_quota_endpoints: frozenset[str] = frozenset()
 
 
 @dataclass
 class RequestStats:
-    """Counters of one requester; every HTTP attempt (retries included) is one request."""
+    """Counters of one requester; every HTTP attempt (retries included) is one request.
+
+    ``quota_remaining`` / ``quota_resets_in`` (seconds) are the quota headers of the last
+    workspace-level answer that carried them, whatever its status; ``quota_remaining_min`` is
+    the lowest remaining budget seen. ``user_quota_remaining`` / ``user_quota_resets_in`` are
+    the same for the user-level quota (``/me``), which Toggl counts apart. Each stays ``None``
+    while no answer of its kind carried the headers.
+    """
 
     total: int = 0
     by_endpoint: Counter[str] = field(default_factory=Counter)
     rate_limited: int = 0
     quota_exceeded: int = 0
+    feature_not_enabled: int = 0
     retries: int = 0
     quota_waits: int = 0
     slept_seconds: float = 0.0
+    quota_remaining: int | None = None
+    quota_resets_in: float | None = None
+    quota_remaining_min: int | None = None
+    user_quota_remaining: int | None = None
+    user_quota_resets_in: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready copy, e.g. for ``run_metadata.json`` statistics."""
         return {**asdict(self), "by_endpoint": dict(sorted(self.by_endpoint.items()))}
+
+    def note_quota(self, headers: httpx.Headers, *, user_level: bool = False) -> None:
+        """Keep the quota headers of one answer; unreadable values are ignored."""
+        remaining = _whole_number(headers.get(QUOTA_REMAINING_HEADER))
+        resets_in = parse_retry_after(headers.get(QUOTA_RESETS_IN_HEADER), 0.0)
+        if user_level:
+            if remaining is not None:
+                self.user_quota_remaining = remaining
+            if resets_in is not None:
+                self.user_quota_resets_in = resets_in
+            return
+        if remaining is not None:
+            self.quota_remaining = remaining
+            low = self.quota_remaining_min
+            self.quota_remaining_min = remaining if low is None else min(low, remaining)
+        if resets_in is not None:
+            self.quota_resets_in = resets_in
+
+
+def _whole_number(value: str | None) -> int | None:
+    try:
+        return int(value.strip()) if value is not None else None
+    except ValueError:
+        return None
 
 
 class LazyBody:
@@ -291,6 +336,9 @@ class ApiRequester:
 
     def _classify(self, response: httpx.Response, endpoint: str) -> JsonResponse | _Transient:
         status, source = response.status_code, self.source
+        self.stats.note_quota(
+            response.headers, user_level=endpoint in self._profile.user_quota_endpoints
+        )
         retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
         after = f", Retry-After {retry_after:.0f} s" if retry_after is not None else ""
         if 200 <= status < 300:
@@ -318,6 +366,17 @@ class ApiRequester:
                 max_wait=self._http.backoff_max_seconds,
             )
         if status == 402:
+            message = api_message(response, self._secret)
+            if is_feature_gate(message):
+                self.stats.feature_not_enabled += 1
+                request = response.request
+                raise FeatureNotEnabledError(
+                    source,
+                    f"{endpoint} ({request.method} {request.url.path}) needs a workspace feature"
+                    f" that is not enabled (HTTP 402: {message}): move the workspace to a paid"
+                    f" {source} plan that includes it, or ask a workspace admin to enable it",
+                    endpoint=endpoint,
+                )
             self.stats.quota_exceeded += 1
             return self._quota(response, endpoint)
         if status in (401, 403):
@@ -379,6 +438,17 @@ class ApiRequester:
             max_wait=profile.max_quota_wait_seconds,
             quota_wait=True,
         )
+
+
+def is_feature_gate(message: str) -> bool:
+    """Whether a 402's text means a missing plan feature rather than a used-up quota.
+
+    Toggl documents "Workspace needs to have this feature enabled" for the feature gate; its
+    quota answers speak of the quota. Anything that does not mention a feature is a quota 402,
+    the meaning Toggl's limits article gives, so its reset time is honoured.
+    """
+    text = message.lower()
+    return "feature" in text and "quota" not in text
 
 
 class BaseApiClient:

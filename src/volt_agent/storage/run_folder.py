@@ -18,6 +18,8 @@ RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 RUN_METADATA = "run_metadata.json"
 RAW_TOGGL = "raw_toggl_data.json"
 TOGGL_AGGREGATED = "toggl_aggregated.json"
+FIBERY_SCHEMA = "fibery_schema.json"
+"""The workspace schema read once per run before any entity query (``sources.fibery_schema``)."""
 ENRICHED_DATA = "enriched_data.json"
 REPORTS_DIR = "reports"
 TOGGL_SUMMARY = "reports/toggl_summary.md"

@@ -1,6 +1,9 @@
+import json
+from datetime import date
 from pathlib import Path
 
-from volt_agent.pipeline.types import RunRef, RunStatusUpdate
+from volt_agent.domain.models import CompletenessCheck
+from volt_agent.pipeline.types import FetchResult, RunRef, RunStatusUpdate, TogglQuota
 from volt_agent.storage.run_folder import RunFolder
 from volt_agent.storage.run_metadata import apply_update, load_metadata, record
 
@@ -103,3 +106,43 @@ def test_rerun_from_fibery_keeps_toggl_stage_and_clears_error(tmp_path: Path) ->
     )
     assert fresh.stages_completed == []
     assert fresh.statistics == {}
+
+
+def test_fetch_agreement_visibility_and_quota_land_in_the_statistics(tmp_path: Path) -> None:
+    fetched = FetchResult(
+        entries=3,
+        users=1,
+        requests=4,
+        pages=1,
+        completeness=CompletenessCheck(
+            start_date=date(2026, 11, 15),
+            end_date=date(2026, 11, 23),
+            expected_seconds=5400,
+            fetched_seconds=5400,
+            requests=1,
+        ),
+        token_is_admin=False,
+        default_timezone="Europe/Berlin",
+        quota=TogglQuota(quota_remaining=25, quota_resets_in=1800.0, quota_remaining_min=25),
+    )
+    folder = RunFolder(tmp_path, "r1")
+    stats = {"toggl": fetched.model_dump()}  # what the workflow records after the fetch
+    record(folder, update(tmp_path, "in_progress", "2026-11-24T10:00:00+00:00", statistics=stats))
+    saved = json.loads(folder.file("run_metadata.json").read_text())["statistics"]["toggl"]
+    assert saved["completeness"] == {
+        "start_date": "2026-11-15",
+        "end_date": "2026-11-23",
+        "expected_seconds": 5400,
+        "fetched_seconds": 5400,
+        "requests": 1,
+        "attempts": 1,
+        "agreed": True,
+    }
+    assert saved["token_is_admin"] is False
+    assert saved["default_timezone"] == "Europe/Berlin"
+    assert saved["quota"] == {
+        "quota_remaining": 25,
+        "quota_resets_in": 1800.0,
+        "quota_remaining_min": 25,
+    }
+    assert saved["statistics"]["outside_range_dropped"] == 0

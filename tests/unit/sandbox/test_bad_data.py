@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,13 +19,14 @@ from volt_agent.sandbox._bad_data import BAD_ROW_KINDS
 from volt_agent.sources.toggl import add_statistics, flatten_rows
 
 from ._helpers import fibery_client, toggl_client
-from .test_toggl_sim import END, START, walk
+from .test_toggl_sim import END, START, entries_between, walk
 
 FIRST, LAST = date.fromisoformat(START), date.fromisoformat(END)
 
 
 def in_range(workspace: Workspace) -> list[int]:
-    return [e.id for e in workspace.time_entries if FIRST <= e.start.astimezone(UTC).date() <= LAST]
+    """The entries on the range's days in their creators' time zones."""
+    return entries_between(workspace, FIRST, LAST)
 
 
 @pytest.mark.parametrize("grouped", [False, True])
@@ -90,7 +91,7 @@ async def test_extra_comments_are_queryable_with_their_documents(workspace: Work
             "comments": {
                 "q/from": "comments/comments",
                 "q/select": {"secret": "comment/document-secret"},
-                "q/limit": "q/no-limit",
+                "q/limit": 5000,
             },
         },
         "q/where": ["=", ["fibery/public-id"], "$id"],

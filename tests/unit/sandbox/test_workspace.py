@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from volt_agent.sandbox import TimeEntryRecord, Workspace, WorkspaceSpec, generate_workspace
+from volt_agent.sandbox._fibery_schema import LAYOUTS
 
 from ._helpers import REFERENCE
 
@@ -144,19 +145,32 @@ def test_utc_days_differ_from_local_days() -> None:
 def test_every_type_has_entities_with_real_field_names(workspace: Workspace) -> None:
     assert set(workspace.fibery_entities) == SCRUM_AND_PRODUCT_TYPES
     for type_key, entities in workspace.fibery_entities.items():
-        space = type_key.split("/")[0]
+        layout = LAYOUTS[type_key]
         assert entities
         public_ids = [e["fibery/public-id"] for e in entities]
         assert len(set(public_ids)) == len(public_ids)
         for entity in entities:
             assert entity["fibery/public-id"].isdigit()
-            assert entity[f"{space}/Name"]
-            assert entity["workflow/state"]["enum/name"]
-            secret = entity[f"{space}/Description"]["Collaboration~Documents/secret"]
-            assert secret in workspace.documents
-            for comment in entity["comments/comments"]:
+            assert entity[layout.name_field]
+            assert ("workflow/state" in entity) == layout.workflow
+            assert ("assignments/assignees" in entity) == layout.assignments
+            assert ("comments/comments" in entity) == layout.comments
+            if layout.workflow:
+                assert entity["workflow/state"]["enum/name"]
+            if layout.description_field:
+                secret = entity[layout.description_field]["Collaboration~Documents/secret"]
+                assert secret in workspace.documents
+            for comment in entity.get("comments/comments", []):
                 assert comment["comment/document-secret"] in workspace.documents
                 assert comment["comment/author"]["user/name"]
+
+
+def test_types_differ_in_mixins_and_name_spelling(workspace: Workspace) -> None:
+    assert workspace.fibery_entities["Scrum/Task"][0]["Scrum/Name"]
+    assert workspace.fibery_entities["Product/Feature"][0]["Product/name"]
+    assert "Product/Name" not in workspace.fibery_entities["Product/Feature"][0]
+    assert "workflow/state" not in workspace.fibery_entities["Scrum/Build"][0]
+    assert "comments/comments" not in workspace.fibery_entities["Scrum/Chore"][0]
 
 
 def test_type_specific_fields(workspace: Workspace) -> None:
@@ -180,7 +194,7 @@ def test_assignees_usually_match_the_toggl_user_but_not_always(workspace: Worksp
         a["user/email"]
         for entities in workspace.fibery_entities.values()
         for e in entities
-        for a in e["assignments/assignees"]
+        for a in e.get("assignments/assignees", [])
     ]
     known = sum(1 for email in assignees if email in toggl_emails)
 
@@ -190,14 +204,15 @@ def test_assignees_usually_match_the_toggl_user_but_not_always(workspace: Worksp
 
 def test_document_secrets_are_unique(workspace: Workspace) -> None:
     secrets = [
-        e[f"{key.split('/')[0]}/Description"]["Collaboration~Documents/secret"]
+        e[field]["Collaboration~Documents/secret"]
         for key, entities in workspace.fibery_entities.items()
+        if (field := LAYOUTS[key].description_field)
         for e in entities
     ] + [
         c["comment/document-secret"]
         for entities in workspace.fibery_entities.values()
         for e in entities
-        for c in e["comments/comments"]
+        for c in e.get("comments/comments", [])
     ]
     assert len(secrets) == len(set(secrets)) == len(workspace.documents)
 

@@ -10,9 +10,9 @@ import pytest
 from pydantic import SecretStr
 
 from tests.unit.sources.fakes import TOKEN, FakeSleep, Recorder
-from tests.unit.sources.test_fibery import TASK, FakeFibery, entity, settings
+from tests.unit.sources.test_fibery import TASK, FakeFibery, entity, schema_for, settings
 from volt_agent.config import EnrichmentType, HttpSettings
-from volt_agent.errors import ResponseFormatError
+from volt_agent.errors import BadRequestError, ResponseFormatError
 from volt_agent.sources.coalesce import Coalescer
 from volt_agent.sources.fibery import FiberyClient
 from volt_agent.sources.http import LazyBody
@@ -112,6 +112,60 @@ async def test_a_failed_request_fails_every_call_it_carried() -> None:
     assert await merge.submit("c") == "answer to c"  # the coalescer is usable afterwards
 
 
+async def test_an_isolated_failure_reaches_only_its_own_caller() -> None:
+    api = FakeApi(Slot())
+
+    async def refuse_bad(body: LazyBody) -> Any:
+        answer = await api.send(body)
+        if "bad" in api.bodies[-1]:
+            raise BadRequestError("Fibery", "refused (HTTP 400)", status_code=400)
+        return answer
+
+    merge: Coalescer[str, str] = Coalescer(
+        refuse_bad,
+        build=list,
+        split=lambda items, answer: list(answer),
+        capacity=10,
+        isolate=lambda error: isinstance(error, BadRequestError),
+    )
+    calls = [asyncio.create_task(merge.submit(item)) for item in ("a", "bad", "c")]
+    await settle()
+    api.slot.open.set()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert results[0] == "answer to a"
+    assert isinstance(results[1], BadRequestError)
+    assert results[2] == "answer to c"
+    assert api.bodies[0] == ["a", "bad", "c"]
+    assert sorted(map(tuple, api.bodies[1:])) == [("a",), ("bad",), ("c",)]
+    assert merge.requests == 4
+
+
+async def test_errors_not_meant_for_isolation_fail_every_call() -> None:
+    api = FakeApi(Slot())
+    api.fail = ResponseFormatError("Fibery", "broken answer")
+    merge: Coalescer[str, str] = Coalescer(
+        api.send,
+        build=list,
+        split=lambda items, answer: list(answer),
+        capacity=10,
+        isolate=lambda error: isinstance(error, BadRequestError),
+    )
+    calls = [asyncio.create_task(merge.submit(item)) for item in ("a", "b")]
+    await settle()
+    api.slot.open.set()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(r, ResponseFormatError) for r in results)
+    assert api.bodies == [["a", "b"]]
+
+
+def test_capacity_can_be_lowered_but_not_below_one() -> None:
+    merge = coalescer(FakeApi(Slot()), capacity=10)
+    merge.capacity = 3
+    assert merge.capacity == 3
+    with pytest.raises(ValueError, match="at least 1"):
+        merge.capacity = 0
+
+
 async def test_a_split_that_does_not_match_the_calls_is_an_error_for_each() -> None:
     api = FakeApi(Slot())
     api.slot.open.set()
@@ -159,7 +213,9 @@ async def test_concurrent_types_share_requests_and_get_their_own_entities(
     client, recorder, slot = gated
     wanted = {TASK: ["1", "2", "99"], BUG: ["100", "101"], FEATURE: ["202"]}
     fetches = {
-        key: asyncio.create_task(client.fetch_entities(key, ids, EnrichmentType()))
+        key: asyncio.create_task(
+            client.fetch_entities(key, ids, EnrichmentType(), schema_for(*wanted))
+        )
         for key, ids in wanted.items()
     }
     await settle()
@@ -178,3 +234,32 @@ async def test_concurrent_types_share_requests_and_get_their_own_entities(
     bug = got[BUG][0]
     assert bug.description == "about 100"
     assert sorted(c.text for c in bug.comments) == ["note 0", "note 1"]
+
+
+async def test_a_command_refused_in_a_merged_request_does_not_fail_the_others(
+    gated: tuple[FiberyClient, Recorder, Slot], fake: FakeFibery
+) -> None:
+    client, recorder, slot = gated
+    fake.batch_4xx = True
+    wanted = {TASK: ["1", "2"], BUG: ["100"], "Scrum/Gone": ["7"]}
+    schema = schema_for(*wanted)  # read before Scrum/Gone was deleted
+    fetches = {
+        key: asyncio.create_task(client.fetch_entities(key, ids, EnrichmentType(), schema))
+        for key, ids in wanted.items()
+    }
+    await settle()
+    slot.open.set()
+    got = {key: await task for key, task in fetches.items()}
+
+    commands = [
+        b
+        for r, b in zip(recorder.requests, recorder.bodies(), strict=True)
+        if r.url.path == "/api/commands"
+    ]
+    assert [len(c) for c in commands] == [3, 1, 1, 1]  # refused together, then one by one
+    assert {e.status for e in got[TASK]} == {"found"}
+    assert [e.status for e in got[BUG]] == ["found"]
+    [gone] = got["Scrum/Gone"]
+    assert gone.status == "error"
+    assert gone.error is not None
+    assert "Scrum/Gone" in gone.error

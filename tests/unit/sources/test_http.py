@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from volt_agent.config import HttpSettings
 from volt_agent.errors import (
     AuthError,
     BadRequestError,
+    FeatureNotEnabledError,
     QuotaExceededError,
     RateLimitedError,
     ResponseFormatError,
@@ -259,6 +261,117 @@ async def test_402_without_reset_header_raises_quota_exceeded(
     recorder.script = [httpx.Response(402)]
     with pytest.raises(QuotaExceededError, match="did not say"):
         await get(requester)
+
+
+FEATURE_GATE = "Workspace needs to have this feature enabled"
+QUOTA_HEADERS = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "60"}
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(402, text=FEATURE_GATE, headers=QUOTA_HEADERS),
+        httpx.Response(402, json=FEATURE_GATE, headers=QUOTA_HEADERS),
+        httpx.Response(402, json={"message": FEATURE_GATE}),
+    ],
+    ids=["text-with-quota-headers", "json-string-with-quota-headers", "json-message"],
+)
+async def test_feature_gate_402_is_fatal_and_never_waited_as_quota(
+    requester: ApiRequester, recorder: Recorder, fake_sleep: FakeSleep, response: httpx.Response
+) -> None:
+    recorder.script = [response]
+    with pytest.raises(FeatureNotEnabledError) as caught:
+        await requester.request_json("POST", URL, endpoint="totals")
+    message = str(caught.value)
+    assert caught.value.endpoint == "totals"
+    assert caught.value.status_code == 402
+    assert "totals (POST /thing)" in message
+    assert FEATURE_GATE in message
+    assert "paid Toggl plan" in message
+    assert "admin" in message
+    assert "quota" not in message
+    assert "\n" not in message
+    assert fake_sleep.delays == []
+    assert len(recorder.requests) == 1
+    stats = requester.stats
+    assert (stats.feature_not_enabled, stats.quota_exceeded, stats.retries) == (1, 0, 0)
+
+
+async def test_quota_402_with_a_body_is_still_a_quota_wait(
+    requester: ApiRequester, recorder: Recorder, fake_sleep: FakeSleep
+) -> None:
+    text = "Quota exceeded: the hourly API request quota of this plan is used up"
+    recorder.script = [httpx.Response(402, text=text, headers=QUOTA_HEADERS)]
+    assert await get(requester) == {"ok": True}
+    assert fake_sleep.delays == [60.0]
+    assert (requester.stats.quota_exceeded, requester.stats.feature_not_enabled) == (1, 0)
+
+
+async def test_far_quota_402_with_a_body_is_quota_exceeded_not_a_feature(
+    requester: ApiRequester, recorder: Recorder
+) -> None:
+    headers = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "1800"}
+    recorder.script = [httpx.Response(402, text="You have used your quota", headers=headers)]
+    with pytest.raises(QuotaExceededError) as caught:
+        await get(requester)
+    assert not isinstance(caught.value, FeatureNotEnabledError)
+    assert caught.value.resets_in == 1800
+
+
+async def test_quota_headers_are_read_from_every_answer(
+    requester: ApiRequester, recorder: Recorder
+) -> None:
+    def headers(remaining: str, resets_in: str) -> dict[str, str]:
+        return {"X-Toggl-Quota-Remaining": remaining, "X-Toggl-Quota-Resets-In": resets_in}
+
+    assert requester.stats.as_dict()["quota_remaining"] is None
+    recorder.script = [
+        httpx.Response(503, headers=headers("7", "900")),
+        httpx.Response(200, json=[], headers=headers("6", "899")),
+        httpx.Response(200, json=[], headers=headers("599", "3600")),
+        httpx.Response(200, json=[], headers=headers("soon", "later")),
+        httpx.Response(200, json=[]),
+        httpx.Response(400, text="bad", headers=headers("598", "3599")),
+    ]
+    await get(requester)
+    await get(requester)
+    after_reset = requester.stats.as_dict()
+    await get(requester)
+    await get(requester)
+    with pytest.raises(BadRequestError):
+        await get(requester)
+    stats = requester.stats.as_dict()
+    assert (after_reset["quota_remaining"], after_reset["quota_resets_in"]) == (599, 3600.0)
+    assert after_reset["quota_remaining_min"] == 6
+    assert stats["quota_remaining"] == 598  # the refused answer's headers count too
+    assert stats["quota_resets_in"] == 3599.0
+    assert stats["quota_remaining_min"] == 6
+
+
+async def test_the_user_quota_of_me_is_kept_apart_from_the_workspace_quota(
+    recorder: Recorder, fake_sleep: FakeSleep
+) -> None:
+    """Toggl counts /me against a per-user quota (30/h): its headers must not pose as the
+    workspace budget a run draws from."""
+    profile = dataclasses.replace(PROFILE, user_quota_endpoints=frozenset({"me"}))
+    recorder.script = [
+        httpx.Response(200, json={}, headers={"X-Toggl-Quota-Remaining": "596"}),
+        httpx.Response(
+            200,
+            json={},
+            headers={"X-Toggl-Quota-Remaining": "29", "X-Toggl-Quota-Resets-In": "3500"},
+        ),
+    ]
+    async with recorder.client() as client:
+        requester = ApiRequester(
+            client, profile, HTTP, TogglAuth(SecretStr(TOKEN)), sleep=fake_sleep
+        )
+        await requester.request_json("GET", URL, endpoint="time_entries")
+        await requester.request_json("GET", URL, endpoint="me")
+    stats = requester.stats.as_dict()
+    assert (stats["quota_remaining"], stats["quota_remaining_min"]) == (596, 596)
+    assert stats["quota_resets_in"] is None
+    assert (stats["user_quota_remaining"], stats["user_quota_resets_in"]) == (29, 3500.0)
 
 
 async def test_requests_are_counted_per_endpoint(

@@ -55,6 +55,10 @@ class FakeToggl:
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
         self.loop_headers: dict[str, str] | None = None
+        self.extra_headers: dict[str, str] = {}
+        self.needs_first_id = False
+        """Resume only by ``first_id``: ``first_row_number`` alone gets the first page."""
+        self.empty_follow_ups = False
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -79,7 +83,12 @@ class FakeToggl:
             and (not body.get("user_ids") or r["user_id"] in body["user_ids"])
         ]
         first = body.get("first_row_number", 1) - 1
+        if self.needs_first_id:
+            ids = [r["time_entries"][0].get("id") for r in rows]
+            first = ids.index(body["first_id"]) if "first_id" in body else 0
         size = body["page_size"]
+        if self.empty_follow_ups and first > 0:
+            return httpx.Response(200, json=[])
         page = rows[first : first + size]
         headers = {}
         if first + size < len(rows):
@@ -89,7 +98,7 @@ class FakeToggl:
                 headers["X-Next-ID"] = str(following[0]["id"])
         if self.loop_headers is not None:
             headers = self.loop_headers
-        return httpx.Response(200, json=page, headers=headers)
+        return httpx.Response(200, json=page, headers=headers | self.extra_headers)
 
 
 def _day(report_row: dict[str, Any]) -> str:
@@ -193,15 +202,12 @@ async def test_full_pagination_walks_every_page(client: TogglClient, recorder: R
         "start_date": "2025-09-01",
         "end_date": "2025-09-07",
         "page_size": 2,
-        "grouped": True,
+        "grouped": False,
         "order_by": "date",
-        "order_dir": "asc",
+        "order_dir": "ASC",
     }
-    assert bodies[1] | {} == bodies[0] | {
-        "first_id": 102,
-        "first_row_number": 3,
-        "first_timestamp": 1757332800,
-    }
+    assert bodies[1] == bodies[0] | {"first_row_number": 3}  # the row number alone
+    assert bodies[2] == bodies[0] | {"first_row_number": 5}
     first = entries[0]
     assert first == TimeEntry.model_validate(
         {
@@ -283,7 +289,7 @@ def test_split_range_only_where_needed() -> None:
 
 
 async def test_a_repeated_cursor_is_a_pagination_loop(client: TogglClient, fake: FakeToggl) -> None:
-    fake.loop_headers = {"X-Next-ID": "1", "X-Next-Row-Number": "3", "X-Next-Timestamp": "9"}
+    fake.loop_headers = {"X-Next-ID": "102", "X-Next-Row-Number": "3", "X-Next-Timestamp": "9"}
     with pytest.raises(ResponseFormatError, match="pagination loop"):
         await client.fetch_time_entries(DAY, DAY + timedelta(days=6))
 
@@ -296,10 +302,42 @@ async def test_non_integer_cursor_header_is_a_format_error(
         await client.fetch_time_entries(DAY, DAY)
 
 
-async def test_x_is_final_ends_the_window(client: TogglClient, fake: FakeToggl) -> None:
-    fake.loop_headers = {"X-Next-Row-Number": "3", "X-Is-Final": "true"}
+async def test_the_invented_x_is_final_header_is_ignored(
+    client: TogglClient, fake: FakeToggl, recorder: Recorder
+) -> None:
+    fake.extra_headers = {"X-Is-Final": "true"}
     entries, _ = await client.fetch_time_entries(DAY, DAY + timedelta(days=6))
-    assert len(entries) == 2
+    assert [e.id for e in entries] == [100, 101, 102, 103, 104]
+    assert len(report_bodies(recorder)) == 3
+
+
+async def test_a_server_that_resumes_only_by_first_id_gets_it_from_then_on(
+    client: TogglClient, fake: FakeToggl, recorder: Recorder
+) -> None:
+    fake.needs_first_id = True
+    entries, _ = await client.fetch_time_entries(DAY, DAY + timedelta(days=6))
+    assert [e.id for e in entries] == [100, 101, 102, 103, 104]
+    cursors = [
+        {k: v for k, v in body.items() if k.startswith("first_")}
+        for body in report_bodies(recorder)
+    ]
+    assert cursors == [
+        {},
+        {"first_row_number": 3},  # answered with the first page again
+        {"first_id": 102, "first_row_number": 3, "first_timestamp": 1757332800},
+        {"first_id": 104, "first_row_number": 5, "first_timestamp": 1757332800},
+    ]
+
+
+async def test_an_empty_page_after_a_promise_is_an_error_not_the_end(
+    client: TogglClient, fake: FakeToggl, recorder: Recorder
+) -> None:
+    fake.empty_follow_ups = True
+    with pytest.raises(ResponseFormatError) as caught:
+        await client.fetch_time_entries(DAY, DAY + timedelta(days=6))
+    assert "promised more rows" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert len(report_bodies(recorder)) == 3  # first page, row number alone, with first_id
 
 
 async def test_a_cursor_outside_the_range_is_rejected(client: TogglClient) -> None:
@@ -331,6 +369,7 @@ async def test_bad_rows_are_counted_not_fatal(client: TogglClient, fake: FakeTog
         "negative_durations_dropped": 1,
         "malformed_rows_dropped": 4,
         "null_descriptions": 1,
+        "outside_range_dropped": 0,
     }
 
 
