@@ -16,7 +16,7 @@ Pipeline series (counters end in ``_total``):
     volt_agent_entities_enriched_total{type,status}     found | not_found | error per Fibery type
     volt_agent_api_requests_total{source}               HTTP attempts, retries included
     volt_agent_api_rate_limited_total{source}           429 answers
-    volt_agent_api_quota_exceeded_total{source}         402 answers
+    volt_agent_api_quota_exceeded_total{source}         quota 402s (not feature-gate 402s)
     volt_agent_api_retries_total{source}                client-side retries
     volt_agent_llm_tokens_total{kind}                   prompt | completion, from run statistics
 """
@@ -122,7 +122,7 @@ class PipelineMetrics:
                 "volt_agent_api_rate_limited_total", "HTTP 429 answers, by source"
             ),
             "quota_exceeded": counter(
-                "volt_agent_api_quota_exceeded_total", "HTTP 402 answers, by source"
+                "volt_agent_api_quota_exceeded_total", "HTTP 402 quota answers, by source"
             ),
             "retries": counter("volt_agent_api_retries_total", "Client-side retries, by source"),
         }

@@ -17,7 +17,11 @@ from temporalio.client import Client
 from tests.integration.pipeline_env import local_week, pipeline_env, workspace
 from volt_agent.domain.models import EnrichedData, RawTogglData, TogglAggregated
 from volt_agent.sandbox import FiberySimulatorOptions, TogglSimulatorOptions
-from volt_agent.sandbox._bad_data import BAD_ID_BASE, NULL_DESCRIPTION_SECONDS
+from volt_agent.sandbox._bad_data import (
+    BAD_ID_BASE,
+    NULL_DESCRIPTION_SECONDS,
+    RUNNING_TIMER_SECONDS,
+)
 from volt_agent.storage.run_folder import (
     ENRICHED_DATA,
     RAW_TOGGL,
@@ -49,11 +53,14 @@ def referenced_in_week() -> list[tuple[str, str]]:
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    "totals_count_running", [False, True], ids=["totals-without-running", "totals-with-running"]
+)
 async def test_bad_rows_and_comment_floods_are_counted_not_fatal(
-    temporal_client: Client, tmp_path: Path
+    temporal_client: Client, tmp_path: Path, totals_count_running: bool
 ) -> None:
     flooded = referenced_in_week()
-    toggl = TogglSimulatorOptions(bad_rows=True)
+    toggl = TogglSimulatorOptions(bad_rows=True, totals_count_running=totals_count_running)
     fibery = FiberySimulatorOptions(extra_comments=tuple((t, i, FLOOD) for t, i in flooded))
     async with pipeline_env(
         temporal_client, tmp_path, toggl=toggl, fibery=fibery, toggl__page_size=50
@@ -74,6 +81,15 @@ async def test_bad_rows_and_comment_floods_are_counted_not_fatal(
     assert stats["duplicates_dropped"] == fetched["pages"] - 1  # one per page boundary
     assert stats["entries_kept"] == len(week) + 1 == fetched["entries"]
     assert fetched["dropped"] == stats["rows_received"] - stats["entries_kept"]
+    completeness = fetched["completeness"]
+    surplus = RUNNING_TIMER_SECONDS if totals_count_running else 0
+    assert completeness["expected_seconds"] - completeness["fetched_seconds"] == surplus
+    assert (completeness["agreed"], completeness["accepted"]) == (not surplus, True)
+    assert completeness["attempts"] == 1  # a running timer's surplus is no reason to refetch
+    running_warnings = [w for w in meta.warnings if w.startswith("toggl_running_timers:")]
+    assert len(running_warnings) == (1 if totals_count_running else 0)
+    if running_warnings:
+        assert f"by {RUNNING_TIMER_SECONDS} s" in running_warnings[0]
 
     raw = folder.load(RAW_TOGGL, RawTogglData)
     ids = [e.id for e in raw.entries]

@@ -55,6 +55,8 @@ async def test_full_run_writes_every_artifact(temporal_client: Client, tmp_path:
     assert fetched["token_is_admin"] is True
     assert fetched["quota"]["quota_remaining"] is not None
     assert fetched["quota"]["quota_remaining_min"] <= fetched["quota"]["quota_remaining"]
+    # /me draws from the per-user quota (30/h), kept apart from the workspace's (600/h)
+    assert fetched["quota"]["user_quota_remaining"] < 30 < fetched["quota"]["quota_remaining_min"]
     assert {u.timezone_source for u in raw.users} == {"config"}
     assert folder.exists(TOGGL_SUMMARY)
     assert folder.exists(TEAM_SUMMARY)

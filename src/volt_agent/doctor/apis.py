@@ -21,7 +21,8 @@ from volt_agent.errors import ConfigError, VoltAgentError
 from volt_agent.reporting.llm import LlmReportWriter
 from volt_agent.reporting.llm_client import DEFAULT_BASE_URL, classify
 from volt_agent.sources.parsing import duration_text
-from volt_agent.sources.toggl import TogglClient, TogglWorkspace
+from volt_agent.sources.toggl import TogglClient
+from volt_agent.sources.toggl_rows import TogglWorkspace
 
 TOGGL_REQUEST_BUDGET = 4
 PROBE_DAYS = 7

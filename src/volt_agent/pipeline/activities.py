@@ -260,9 +260,13 @@ class PipelineActivities:
 
         fetched, stats = journal.read()
         check = await check_completeness(
-            toggl, plan, sum(e.seconds for e in fetched), attempt=mismatches + 1
+            toggl,
+            plan,
+            sum(e.seconds for e in fetched),
+            attempt=mismatches + 1,
+            running_timers=stats.running_entries_dropped,
         )
-        if not check.agreed:
+        if not check.accepted:
             journal.discard()
             first = mismatches == 0
             mismatches += 1

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from volt_agent.domain.models import FetchStatistics, TimeEntry
 from volt_agent.sources.pagination import PageCursor
-from volt_agent.sources.toggl import TimeEntryPage, add_statistics
+from volt_agent.sources.toggl_rows import TimeEntryPage, add_statistics
 
 JOURNAL_FILE = "raw_toggl_data.partial.jsonl"
 

@@ -18,7 +18,8 @@ from volt_agent.domain.local_time import default_zone, fetch_range, resolve_user
 from volt_agent.domain.models import CompletenessCheck, FetchStatistics, TogglUser, Visibility
 from volt_agent.errors import FatalSourceError, RetryableSourceError
 from volt_agent.pipeline.types import TogglQuota
-from volt_agent.sources.toggl import TOGGL, TogglClient
+from volt_agent.sources.toggl import TogglClient
+from volt_agent.sources.toggl_rows import TOGGL
 
 
 class IncompleteFetchError(RetryableSourceError):
@@ -83,13 +84,19 @@ async def plan_fetch(
 
 
 async def check_completeness(
-    toggl: TogglClient, plan: FetchPlan, fetched_seconds: int, *, attempt: int
+    toggl: TogglClient,
+    plan: FetchPlan,
+    fetched_seconds: int,
+    *,
+    attempt: int,
+    running_timers: int = 0,
 ) -> CompletenessCheck:
     """Toggl's totals for the plan's range and users next to ``fetched_seconds``.
 
     Like is compared with like: both count each stopped entry of the range once. The fetched
     side sums the kept entries (duplicates across pages, running timers and negative
     durations set aside), before the local-date filter narrows them to the run's range.
+    ``running_timers`` (set aside) explain totals above the sum (``CompletenessCheck.accepted``).
     """
     before = toggl.request_count
     totals = await toggl.totals(
@@ -102,6 +109,7 @@ async def check_completeness(
         fetched_seconds=fetched_seconds,
         requests=toggl.request_count - before,
         attempts=attempt,
+        running_timers=running_timers,
     )
 
 
@@ -119,8 +127,6 @@ def mismatch_error(
         hint = "the report pages served entries its totals do not count"
     else:
         hint = "the report pages lost entries"
-        if stats.running_entries_dropped:
-            hint += f", or {stats.running_entries_dropped} running timer(s) count in the totals"
         if stats.malformed_rows_dropped:
             hint += f", or {stats.malformed_rows_dropped} unreadable row(s) set aside count there"
     return FetchMismatchError(
@@ -136,4 +142,6 @@ def quota_of(toggl: TogglClient) -> TogglQuota:
         quota_remaining=stats.quota_remaining,
         quota_resets_in=stats.quota_resets_in,
         quota_remaining_min=stats.quota_remaining_min,
+        user_quota_remaining=stats.user_quota_remaining,
+        user_quota_resets_in=stats.user_quota_resets_in,
     )

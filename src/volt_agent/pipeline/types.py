@@ -70,12 +70,15 @@ class FetchInput(Message):
 
 
 class TogglQuota(Message):
-    """``X-Toggl-Quota-Remaining`` / ``-Resets-In`` of the last answer that carried them and the
-    lowest remaining budget seen by this worker's client (``None``: no answer carried them)."""
+    """``X-Toggl-Quota-Remaining`` / ``-Resets-In`` of the last workspace answer that carried
+    them and the lowest remaining budget seen by this worker's client; ``user_quota_*`` the
+    same for the per-user quota of ``/me`` (``None``: no answer carried them)."""
 
     quota_remaining: int | None = None
     quota_resets_in: float | None = None
     quota_remaining_min: int | None = None
+    user_quota_remaining: int | None = None
+    user_quota_resets_in: float | None = None
 
 
 class FetchResult(Message):

@@ -52,6 +52,7 @@ LLM_COUNTERS = ("calls", "prompt_tokens", "completion_tokens")
 MAX_REPORT_WARNINGS = 100
 ZERO_ENTRIES = "zero_entries"
 ZERO_MATCHED = "zero_matched"
+RUNNING_TIMERS = "toggl_running_timers"
 """Silent failures: a run that did everything right with nothing. Recorded as warnings
 ``"{kind}: {message}"`` in ``run_metadata.json`` and counted by the worker's metrics."""
 
@@ -159,6 +160,14 @@ class TogglFiberyPipeline:
             heartbeat=True,
         )
         self._statistics["toggl"] = fetched.model_dump()
+        check = fetched.completeness
+        if check is not None and not check.agreed:
+            self._warnings.append(
+                f"{RUNNING_TIMERS}: Toggl's totals exceed the fetched entries by"
+                f" {check.expected_seconds - check.fetched_seconds} s; the"
+                f" {check.running_timers} running timer(s) of the range are not in the report"
+                " (stop them for a complete report); Toggl's totals may count their time so far"
+            )
         if fetched.entries == 0:
             self._warnings.append(
                 f"{ZERO_ENTRIES}: no time entries were fetched for"

@@ -37,6 +37,8 @@ BAD_ROW_KINDS: dict[str, str] = {
 """Synthetic row → the ``FetchStatistics`` counter a client should raise for it."""
 
 NULL_DESCRIPTION_SECONDS = 600
+RUNNING_TIMER_SECONDS = 5400
+"""How long the synthetic running timer has run when totals count it (``totals_count_running``)."""
 """Length of the one synthetic entry that is valid (it only lacks a description)."""
 
 

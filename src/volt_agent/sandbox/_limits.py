@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,11 +64,8 @@ class HourlyQuota(Protocol):
         """The answer a request would get now, without counting anything."""
 
 
-class SlidingWindowQuota:
-    """At most ``limit`` admitted requests in any ``window_seconds``; refused ones do not count.
-
-    ``resets_in`` counts down to the oldest counted request leaving the window.
-    """
+class _WindowQuota(ABC):
+    """What both ways of counting share: the limit, the window, the clock and a lock."""
 
     def __init__(self, limit: int, clock: Clock, window_seconds: float = 3600.0) -> None:
         if limit < 0:
@@ -75,7 +73,6 @@ class SlidingWindowQuota:
         self._limit = limit
         self._window = window_seconds
         self._clock = clock
-        self._admitted: deque[float] = deque()
         self._lock = threading.Lock()
 
     def try_acquire(self) -> QuotaAnswer:
@@ -83,6 +80,21 @@ class SlidingWindowQuota:
 
     def peek(self) -> QuotaAnswer:
         return self._answer(count=False)
+
+    @abstractmethod
+    def _answer(self, *, count: bool) -> QuotaAnswer:
+        """The answer now; ``count`` records the request when it is admitted."""
+
+
+class SlidingWindowQuota(_WindowQuota):
+    """At most ``limit`` admitted requests in any ``window_seconds``; refused ones do not count.
+
+    ``resets_in`` counts down to the oldest counted request leaving the window.
+    """
+
+    def __init__(self, limit: int, clock: Clock, window_seconds: float = 3600.0) -> None:
+        super().__init__(limit, clock, window_seconds)
+        self._admitted: deque[float] = deque()
 
     def _answer(self, *, count: bool) -> QuotaAnswer:
         with self._lock:
@@ -97,7 +109,7 @@ class SlidingWindowQuota:
             return QuotaAnswer(admitted, self._limit - len(self._admitted), resets_in)
 
 
-class FixedWindowQuota:
+class FixedWindowQuota(_WindowQuota):
     """At most ``limit`` admitted requests per window; refused ones do not count.
 
     A window opens with the first request after the previous one closed and the whole count
@@ -106,20 +118,9 @@ class FixedWindowQuota:
     """
 
     def __init__(self, limit: int, clock: Clock, window_seconds: float = 3600.0) -> None:
-        if limit < 0:
-            raise ValueError("limit must not be negative")
-        self._limit = limit
-        self._window = window_seconds
-        self._clock = clock
+        super().__init__(limit, clock, window_seconds)
         self._opened: float | None = None
         self._count = 0
-        self._lock = threading.Lock()
-
-    def try_acquire(self) -> QuotaAnswer:
-        return self._answer(count=True)
-
-    def peek(self) -> QuotaAnswer:
-        return self._answer(count=False)
 
     def _answer(self, *, count: bool) -> QuotaAnswer:
         with self._lock:

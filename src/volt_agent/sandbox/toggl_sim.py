@@ -30,7 +30,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from volt_agent.sandbox import _toggl_account as account
-from volt_agent.sandbox._bad_data import NULL_DESCRIPTION_SECONDS, bad_rows
+from volt_agent.sandbox._bad_data import NULL_DESCRIPTION_SECONDS, RUNNING_TIMER_SECONDS, bad_rows
 from volt_agent.sandbox._common import Rejection, SimulatorOptions, assemble
 from volt_agent.sandbox._limits import HourlyQuota, QuotaAnswer, QuotaWindow, hourly_quota
 from volt_agent.sandbox._toggl_search import (
@@ -119,6 +119,9 @@ class TogglSimulatorOptions(SimulatorOptions):
     """Whose time zone puts an entry on a date: its ``creator``'s or the ``token_user``'s."""
     max_range_days: int = 366
     bad_rows: bool = False
+    totals_count_running: bool = False
+    """Whether the totals count a running timer's time so far (undocumented): with
+    ``bad_rows``, the synthetic running timer then adds ``RUNNING_TIMER_SECONDS``."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -255,6 +258,8 @@ class _Toggl:
         users = report_filter.user_ids
         if self.options.bad_rows and (users is None or self.workspace.me.id in users):
             body["seconds"] += NULL_DESCRIPTION_SECONDS
+            if self.options.totals_count_running:
+                body["seconds"] += RUNNING_TIMER_SECONDS
         return body
 
     def visible(self, report_filter: ReportFilter) -> ReportFilter:

@@ -127,12 +127,7 @@ class Coalescer(Generic[T, R]):
                 await asyncio.gather(*(self._alone(call) for call in taken))
                 return
             for call in taken:
-                if call.future.done():
-                    continue
-                if isinstance(exc, asyncio.CancelledError):
-                    call.future.cancel()
-                else:
-                    call.future.set_exception(exc)
+                _fail(call, exc)
             if not isinstance(exc, Exception):
                 raise
             return
@@ -151,13 +146,19 @@ class Coalescer(Generic[T, R]):
             answer = await self._send(LazyBody(build))
             [result] = self._split([call.item], answer)
         except BaseException as exc:
-            if not call.future.done():
-                if isinstance(exc, asyncio.CancelledError):
-                    call.future.cancel()
-                else:
-                    call.future.set_exception(exc)
+            _fail(call, exc)
             if not isinstance(exc, Exception):
                 raise
             return
         if not call.future.done():
             call.future.set_result(result)
+
+
+def _fail(call: _Call[Any, Any], exc: BaseException) -> None:
+    """Hand ``exc`` to a caller still waiting (a cancellation cancels its future)."""
+    if call.future.done():
+        return
+    if isinstance(exc, asyncio.CancelledError):
+        call.future.cancel()
+    else:
+        call.future.set_exception(exc)

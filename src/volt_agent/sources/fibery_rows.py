@@ -92,8 +92,19 @@ def entity_of(
         description=documents.get(row.description_secret or "", ""),
         comments=comments,
         comment_count=row.comment_count,
-        fields={alias: data.get(alias) for alias in enrichment.fields},
+        fields={
+            alias: _unnested(data.get(alias), path) for alias, path in enrichment.fields.items()
+        },
     )
+
+
+def _unnested(value: Any, path: str | list[str]) -> Any:
+    """A configured field's value; a path into an enum or relation (``[field, "enum/name"]``)
+    may come back nested as ``{"enum/name": value}`` (as in the published vector-form answers)
+    or as the bare value: both give the bare value."""
+    if isinstance(path, list) and isinstance(value, dict) and set(value) == {path[-1]}:
+        return value[path[-1]]
+    return value
 
 
 def _scalar(value: Any, key: str | None = None) -> str | None:

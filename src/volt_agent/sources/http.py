@@ -26,6 +26,7 @@ import logging
 import math
 import random
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -61,7 +62,7 @@ QUOTA_RESETS_IN_HEADER = "X-Toggl-Quota-Resets-In"
 QUOTA_REMAINING_HEADER = "X-Toggl-Quota-Remaining"
 
 
-class _TokenAuth(httpx.Auth):
+class _TokenAuth(httpx.Auth, ABC):
     """Sets the ``Authorization`` header from a ``SecretStr``; the token never shows in repr."""
 
     def __init__(self, token: SecretStr) -> None:
@@ -71,8 +72,9 @@ class _TokenAuth(httpx.Auth):
         request.headers["Authorization"] = self._header(self._token.get_secret_value())
         yield request
 
+    @abstractmethod
     def _header(self, token: str) -> str:
-        raise NotImplementedError
+        """The ``Authorization`` header value for ``token``."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(token=**********)"

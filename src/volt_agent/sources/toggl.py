@@ -19,10 +19,10 @@ import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import SecretStr
 
 from volt_agent.config import HttpSettings, TogglSettings
 from volt_agent.domain.models import FetchStatistics, TimeEntry, TogglUser
@@ -36,7 +36,7 @@ from volt_agent.sources.http import (
     new_async_client,
 )
 from volt_agent.sources.pagination import DateWindow, HeaderPaginator, PageCursor, split_range
-from volt_agent.sources.parsing import as_datetime, as_int
+from volt_agent.sources.parsing import as_int
 from volt_agent.sources.toggl_report import (
     REPORT_PATH,
     TOTALS_PATH,
@@ -44,79 +44,27 @@ from volt_agent.sources.toggl_report import (
     request_page,
     totals_seconds,
 )
+from volt_agent.sources.toggl_rows import (
+    TOGGL,
+    TimeEntryPage,
+    TogglMe,
+    TogglProject,
+    TogglTotals,
+    TogglWorkspace,
+    add_statistics,
+    flatten_rows,
+    list_of_dicts,
+    project_from_row,
+    user_from_row,
+    workspace_from_row,
+)
 
 logger = logging.getLogger(__name__)
 
-TOGGL = "Toggl"
 USER_QUOTA_ENDPOINTS = frozenset({"me", "me_workspaces"})
 """Endpoint labels Toggl counts against the per-user quota (30 an hour), not the workspace's."""
 PROJECTS_PER_PAGE = 200
 """The largest ``per_page`` of ``GET /workspaces/{wid}/projects`` ("Cannot exceed 200")."""
-
-
-class TogglMe(TogglUser):
-    """``GET /api/v9/me``: the token's own user and its default workspace."""
-
-    default_workspace_id: int | None = None
-
-
-class TogglProject(BaseModel):
-    """A project of ``GET /workspaces/{wid}/projects``; ``active`` false = archived."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: int
-    name: str = ""
-    workspace_id: int | None = None
-    active: bool = True
-
-
-class TogglWorkspace(BaseModel):
-    """A workspace as ``GET /api/v9/me/workspaces`` lists it: plan and access hints.
-
-    ``max_data_retention_days`` is "how far back free workspaces can access data" (``None``:
-    no limit); ``admin``/``role`` describe the token's user there; ``premium``/``business_ws``
-    are the plan flags. Each is ``None`` when the answer lacked it.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: int
-    name: str = ""
-    organization_id: int | None = None
-    admin: bool | None = None
-    role: str | None = None
-    premium: bool | None = None
-    business_ws: bool | None = None
-    max_data_retention_days: int | None = None
-
-
-class TimeEntryPage(NamedTuple):
-    """One report page: kept entries, the cursor of the page after it, what was dropped."""
-
-    entries: list[TimeEntry]
-    next_cursor: PageCursor | None
-    stats: FetchStatistics
-    page_size: int | None = None
-    """Rows per page the server granted (``X-Page-Size`` when smaller than asked)."""
-
-
-class TogglTotals(BaseModel):
-    """Toggl's sums for a report's filters (``.../search/time_entries/totals``)."""
-
-    seconds: int
-    tracked_days: int | None = None
-    """Days with tracked time, summed over the request windows; ``None`` if not answered."""
-
-
-def add_statistics(total: FetchStatistics, page: FetchStatistics) -> FetchStatistics:
-    """Field-wise sum of two statistics."""
-    return FetchStatistics(
-        **{
-            name: getattr(total, name) + getattr(page, name)
-            for name in FetchStatistics.model_fields
-        }
-    )
 
 
 class TogglClient(BaseApiClient):
@@ -182,7 +130,7 @@ class TogglClient(BaseApiClient):
         async with self._lock:
             if self._me is None:
                 data = await self._get("/api/v9/me", "me")
-                if not isinstance(data, dict) or (user := _user(data)) is None:
+                if not isinstance(data, dict) or (user := user_from_row(data)) is None:
                     raise ResponseFormatError(TOGGL, "/me did not answer with a user object")
                 self._me = TogglMe(
                     **user.model_dump(),
@@ -219,8 +167,8 @@ class TogglClient(BaseApiClient):
                 except AuthError as error:
                     refusal = error
                 else:
-                    rows = _list_of_dicts(data, "workspace users")
-                    self._users[wid] = [u for row in rows if (u := _user(row)) is not None]
+                    rows = list_of_dicts(data, "workspace users")
+                    self._users[wid] = [u for row in rows if (u := user_from_row(row)) is not None]
         if refusal is not None:
             if await self.workspace_info(wid) is None:
                 raise refusal
@@ -252,10 +200,10 @@ class TogglClient(BaseApiClient):
         while True:
             params = {"active": "both", "per_page": str(PROJECTS_PER_PAGE), "page": str(page)}
             data = await self._get(f"/api/v9/workspaces/{wid}/projects", "projects", params)
-            rows = _list_of_dicts(data, "projects")
+            rows = list_of_dicts(data, "projects")
             before = len(projects)
             for row in rows:
-                if (project := _project(row)) is not None:
+                if (project := project_from_row(row)) is not None:
                     projects.setdefault(project.id, project)
             if len(rows) < PROJECTS_PER_PAGE or len(projects) == before:
                 return list(projects.values())
@@ -270,8 +218,8 @@ class TogglClient(BaseApiClient):
                 data = await self._get("/api/v9/me/workspaces", "me_workspaces")
                 self._workspaces = [
                     workspace
-                    for row in _list_of_dicts(data, "workspaces")
-                    if (workspace := _workspace(row)) is not None
+                    for row in list_of_dicts(data, "workspaces")
+                    if (workspace := workspace_from_row(row)) is not None
                 ]
             return next((w for w in self._workspaces if w.id == wid), None)
 
@@ -438,122 +386,14 @@ class TogglClient(BaseApiClient):
         return response.data
 
 
-def flatten_rows(rows: list[Any], seen_ids: set[int]) -> tuple[list[TimeEntry], FetchStatistics]:
-    """Report rows → ``TimeEntry`` per nested time entry; ``seen_ids`` is updated in place.
-
-    ``rows_received`` counts candidate entries (a row that cannot be read counts as one),
-    so ``rows_received == entries_kept + every *_dropped counter``.
-    """
-    stats = FetchStatistics()
-    kept: list[TimeEntry] = []
-    for row in rows:
-        items = row.get("time_entries") if isinstance(row, dict) else None
-        if not isinstance(row, dict) or not isinstance(items, list) or not items:
-            stats.rows_received += 1
-            stats.malformed_rows_dropped += 1
-            continue
-        for item in items:
-            stats.rows_received += 1
-            outcome = _flatten_entry(row, item)
-            if isinstance(outcome, str):
-                setattr(stats, outcome, getattr(stats, outcome) + 1)
-            elif outcome.id in seen_ids:
-                stats.duplicates_dropped += 1
-            else:
-                seen_ids.add(outcome.id)
-                if row.get("description") is None:
-                    stats.null_descriptions += 1
-                stats.entries_kept += 1
-                kept.append(outcome)
-    return kept, stats
-
-
-def _flatten_entry(row: dict[str, Any], item: Any) -> TimeEntry | str:
-    """The entry, or the name of the ``FetchStatistics`` counter that explains its drop."""
-    if not isinstance(item, dict):
-        return "malformed_rows_dropped"
-    entry_id, user_id = as_int(item.get("id")), as_int(row.get("user_id"))
-    seconds, start = as_int(item.get("seconds")), as_datetime(item.get("start"))
-    if entry_id is None or user_id is None or seconds is None or start is None:
-        return "malformed_rows_dropped"
-    if item.get("stop") is None:
-        return "running_entries_dropped"
-    stop = as_datetime(item.get("stop"))
-    if stop is None:
-        return "malformed_rows_dropped"
-    if seconds < 0:
-        return "negative_durations_dropped"
-    description = row.get("description")
-    tag_ids = row.get("tag_ids")
-    return TimeEntry(
-        id=entry_id,
-        user_id=user_id,
-        user_name=row["username"] if isinstance(row.get("username"), str) else "",
-        description="" if description is None else str(description),
-        project_id=as_int(row.get("project_id")),
-        task_id=as_int(row.get("task_id")),
-        billable=row.get("billable") is True,
-        tag_ids=[t for tag in tag_ids if (t := as_int(tag)) is not None]
-        if isinstance(tag_ids, list)
-        else [],
-        start=start,
-        stop=stop,
-        seconds=seconds,
-    )
-
-
-def _user(row: dict[str, Any]) -> TogglUser | None:
-    """A user of ``/me`` or of the users list (``inactive``/``is_active`` false = deactivated;
-    ``is_admin``, or the older ``admin``; no ``timezone`` in the list)."""
-    user_id = as_int(row.get("id"))
-    if user_id is None:
-        return None
-    email, name = _text(row, "email"), _text(row, "fullname")
-    is_admin = row.get("is_admin", row.get("admin"))
-    return TogglUser(
-        id=user_id,
-        email=email,
-        name=name or "",
-        timezone=_text(row, "timezone"),
-        active=row.get("inactive") is not True and row.get("is_active") is not False,
-        is_admin=is_admin if isinstance(is_admin, bool) else None,
-        role=_text(row, "role"),
-    )
-
-
-def _project(row: dict[str, Any]) -> TogglProject | None:
-    project_id = as_int(row.get("id"))
-    if project_id is None:
-        return None
-    return TogglProject(
-        id=project_id,
-        name=_text(row, "name") or "",
-        workspace_id=as_int(row.get("workspace_id")),
-        active=row.get("active") is not False,
-    )
-
-
-def _workspace(row: dict[str, Any]) -> TogglWorkspace | None:
-    workspace_id = as_int(row.get("id"))
-    if workspace_id is None:
-        return None
-    flags = {name: row.get(name) for name in ("admin", "premium", "business_ws")}
-    return TogglWorkspace(
-        id=workspace_id,
-        name=_text(row, "name") or "",
-        organization_id=as_int(row.get("organization_id")),
-        role=_text(row, "role"),
-        max_data_retention_days=as_int(row.get("max_data_retention_days")),
-        **{name: value for name, value in flags.items() if isinstance(value, bool)},
-    )
-
-
-def _text(row: dict[str, Any], name: str) -> str | None:
-    value = row.get(name)
-    return value if isinstance(value, str) else None
-
-
-def _list_of_dicts(data: Any, what: str) -> list[dict[str, Any]]:
-    if not isinstance(data, list):
-        raise ResponseFormatError(TOGGL, f"{what}: expected a JSON list")
-    return [row for row in data if isinstance(row, dict)]
+__all__ = [
+    "TOGGL",
+    "TimeEntryPage",
+    "TogglClient",
+    "TogglMe",
+    "TogglProject",
+    "TogglTotals",
+    "TogglWorkspace",
+    "add_statistics",
+    "flatten_rows",
+]

@@ -136,7 +136,9 @@ def test_fetch_agreement_visibility_and_quota_land_in_the_statistics(tmp_path: P
         "fetched_seconds": 5400,
         "requests": 1,
         "attempts": 1,
+        "running_timers": 0,
         "agreed": True,
+        "accepted": True,
     }
     assert saved["token_is_admin"] is False
     assert saved["default_timezone"] == "Europe/Berlin"
@@ -144,5 +146,7 @@ def test_fetch_agreement_visibility_and_quota_land_in_the_statistics(tmp_path: P
         "quota_remaining": 25,
         "quota_resets_in": 1800.0,
         "quota_remaining_min": 25,
+        "user_quota_remaining": None,
+        "user_quota_resets_in": None,
     }
     assert saved["statistics"]["outside_range_dropped"] == 0
