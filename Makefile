@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck deploy-check demo bench bench-org clean
+.PHONY: install test lint typecheck deploy-check demo bench bench-org bench-soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench: install  # small + team against rate-limited simulators (a few minutes); 
 
 bench-org: install  # 500 users x 4 weeks (about 12 minutes)
 	$(BIN)/python -m benchmarks.bench org
+
+bench-soak: install  # 20 sequential runs through one worker: RSS must not grow (about 3 minutes)
+	$(BIN)/python -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tmp

@@ -13,6 +13,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from tests.s3_server import MotoServer
 from volt_agent.pipeline.devserver import DevServer
 
 
@@ -37,3 +38,10 @@ async def temporal_client(temporal_dev_server: DevServer) -> Client:
 def task_queue() -> str:
     """A task queue no other test uses."""
     return f"test-{uuid.uuid4()}"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoServer]:
+    """A moto S3 server process on a free loopback port, stopped after the session."""
+    with MotoServer() as server:
+        yield server

@@ -27,7 +27,13 @@ from volt_agent.demo import run_demo
 from volt_agent.doctor import Check, run_doctor
 from volt_agent.doctor import exit_code as doctor_exit_code
 from volt_agent.errors import VoltAgentError
-from volt_agent.pipeline.devserver import dev_server_status, ensure_dev_server, stop_dev_server
+from volt_agent.pipeline.devserver import (
+    dev_server_status,
+    ensure_dev_server,
+    port_owner,
+    stop_dev_server,
+    unusable_message,
+)
 from volt_agent.runner import run_pipeline, run_worker
 from volt_agent.runner import show_run as show_run_service
 from volt_agent.sandbox import WorkspaceSpec, serve_sandbox
@@ -71,6 +77,12 @@ def run(
         bool, typer.Option("--detach", help="Start the run and return without following it.")
     ] = False,
     record: RecordOption = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Start from Toggl even if --run-id names an existing run (wipes it)."
+        ),
+    ] = False,
 ) -> None:
     """Fetch Toggl entries, enrich Fibery entities and write reports for a date range."""
     if start_from not in ("toggl", "fibery"):
@@ -90,6 +102,8 @@ def run(
             in_process_worker=not no_worker,
             follow_progress=not detach,
             record_dir=record,
+            force=force,
+            config_path=config,
         )
     )
     raise typer.Exit(code)
@@ -205,10 +219,18 @@ def server_start(config: ConfigOption = None) -> None:
 def server_stop(config: ConfigOption = None) -> None:
     """Stop the embedded Temporal dev server started by volt-agent."""
     settings = settings_from(config)
-    if stop_dev_server(settings.data_dir):
+    port = settings.temporal.dev_server_port
+    if stop_dev_server(settings.data_dir, port=port):
         console.print("Temporal dev server stopped")
-    else:
-        console.print("no embedded Temporal dev server started by volt-agent is running")
+        return
+    console.print("no embedded Temporal dev server started by this checkout is running")
+    owner = port_owner(port, settings.data_dir)
+    if owner is not None:
+        console.print(
+            f"127.0.0.1:{port} is served by a dev server of another checkout"
+            f" ({owner.describe()}): stop it with `kill {owner.pid}` if it is yours",
+            highlight=False,
+        )
 
 
 @server_app.command("status")
@@ -217,18 +239,35 @@ def server_status(config: ConfigOption = None) -> None:
     settings = settings_from(config)
     status = dev_server_status(settings.temporal, settings.data_dir)
     kind = "embedded dev server" if status.embedded else "external server"
+    owner = status.owner
     if not status.running:
         console.print(f"{kind} at {status.address}: not running")
         raise typer.Exit(1)
-    console.print(
-        f"{kind} at {status.address}: running" + (f" (pid {status.pid})" if status.pid else "")
-    )
+    if owner is not None and not owner.ours:
+        console.print(
+            f"{kind} at {status.address}: running, started by another checkout or by hand"
+            f" ({owner.describe()})",
+            highlight=False,
+        )
+        console.print(f"command: {' '.join(owner.argv)}", highlight=False)
+    elif status.embedded and owner is None and status.pid is None:
+        console.print(
+            f"{kind} at {status.address}: a Temporal server answers, but no"
+            " `temporal server start-dev` process of this machine serves it (another kind of"
+            " server, or one this user cannot see)"
+        )
+    else:
+        pid = status.pid or (owner.pid if owner else None)
+        console.print(f"{kind} at {status.address}: running" + (f" (pid {pid})" if pid else ""))
+        if status.db_path:
+            console.print(f"history: {status.db_path}", highlight=False)
+        if status.log_path:
+            console.print(f"log: {status.log_path}", highlight=False)
     if status.ui_url:
         console.print(f"UI: {status.ui_url}")
-    if status.db_path:
-        console.print(f"history: {status.db_path}")
-    if status.log_path:
-        console.print(f"log: {status.log_path}")
+    if status.embedded and not status.usable:
+        console.print(unusable_message(status.address, owner), highlight=False)
+        raise typer.Exit(1)
 
 
 @sandbox_app.command("serve")

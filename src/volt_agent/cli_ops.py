@@ -6,6 +6,7 @@ Thin shells over ``volt_agent.runs``, ``volt_agent.schedules.service`` and the A
 
 from __future__ import annotations
 
+import asyncio
 import webbrowser
 from datetime import datetime
 from typing import Annotated
@@ -40,7 +41,8 @@ from volt_agent.runs import (
 )
 from volt_agent.schedules import service as schedules
 from volt_agent.schedules.windows import WINDOWS
-from volt_agent.storage.run_folder import RunFolder, validate_run_id
+from volt_agent.storage.backends import open_storage
+from volt_agent.storage.run_folder import open_run_folder, validate_run_id
 from volt_agent.storage.run_metadata import load_metadata
 
 STATUS_STYLE = {"completed": "green", "failed": "red", "cancelled": "yellow"}
@@ -123,9 +125,8 @@ def list_runs_command(
 
     runs = run_async(go())
     if not runs:
-        console.print(
-            f"no runs in {settings.output_dir}" + (f" with status {status}" if status else "")
-        )
+        where = open_storage(settings).location()
+        console.print(f"no runs in {where}" + (f" with status {status}" if status else ""))
         return
     rows = []
     for run in runs:
@@ -152,8 +153,8 @@ async def show_run_once(settings: Settings, run_id: str) -> int:
     """``show-run`` without ``--follow``: the reconciled status, summary, reports, progress."""
     client = await _optional_client(settings)
     detail: RunDetail = await get_run(settings, client, run_id)
-    folder = RunFolder(settings.output_dir, run_id)
-    meta = load_metadata(folder)
+    folder = open_run_folder(settings, run_id)
+    meta = await asyncio.to_thread(load_metadata, folder)
     if meta is not None:
         meta = meta.model_copy(update={"status": detail.status, "error": detail.error})
         print_summary(console, folder, meta)

@@ -53,7 +53,17 @@ class TogglSettings(Section):
     max_range_days: int = Field(366, ge=1, description="longest range one report request may span")
     requests_per_second: float = Field(1.0, gt=0)
     max_quota_wait_seconds: float = Field(
-        120.0, ge=0, description="wait for an hourly-quota reset at most this long, else fail"
+        120.0,
+        ge=0,
+        description="wait inside a request for an hourly-quota reset at most this long (in a"
+        " pipeline activity also at most 0.8 x retry.heartbeat_timeout_seconds); a later reset"
+        " ends the activity attempt, retried by Temporal at the reset",
+    )
+    user_cache_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="a worker re-reads /me and the workspace users after this long, so a new"
+        " hire is known without a restart; 0 = every run",
     )
     timezones: dict[str, str] = Field(
         default_factory=dict,
@@ -123,7 +133,7 @@ class TemporalSettings(Section):
     )
     namespace: str = "default"
     task_queue: str = "volt-agent-pipeline"
-    workflow_timeout_seconds: int = Field(7200, gt=0)
+    workflow_timeout_seconds: int = Field(14400, gt=0)
     dev_server_port: int = 7233
     dev_server_ui_port: int = 8233
     ui_url: str | None = Field(
@@ -140,12 +150,31 @@ class RetrySettings(Section):
     maximum_attempts: int = Field(5, ge=0)
     activity_timeout_seconds: int = Field(600, gt=0)
     heartbeat_timeout_seconds: int = Field(60, gt=0)
+    fetch_schedule_to_close_seconds: int = Field(
+        10800,
+        gt=0,
+        description="how long the Toggl fetch may take, waits for the hourly quota and every"
+        " retry included (its attempts are not counted); capped by"
+        " temporal.workflow_timeout_seconds",
+    )
+    enrichment_schedule_to_close_seconds: int = Field(
+        1800,
+        ge=0,
+        description="an enrichment batch is retried (any number of attempts) for this long,"
+        " then its entities become status error and the run goes on; 0 = maximum_attempts",
+    )
 
 
 class WorkerSettings(Section):
     max_concurrent_activities: int = Field(8, ge=1)
     max_concurrent_local_activities: int = Field(8, ge=1)
     max_concurrent_workflow_tasks: int = Field(4, ge=1)
+    graceful_shutdown_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="on SIGTERM, how long running activities get to finish before they are"
+        " cancelled (and retried elsewhere); keep it below the orchestrator's kill deadline",
+    )
 
 
 class LlmSettings(Section):
@@ -165,7 +194,13 @@ class LlmSettings(Section):
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = Field(
         "max_tokens", description="max_completion_tokens for OpenAI reasoning models"
     )
-    timeout_seconds: float = Field(120.0, gt=0, description="per call; retries are Temporal's")
+    timeout_seconds: float = Field(120.0, gt=0, description="per attempt of a call")
+    max_retries: int = Field(
+        2,
+        ge=0,
+        description="retries of a call on 408/409/429/5xx, timeouts and connection errors"
+        " (Retry-After honoured); then the report keeps the template text with a warning",
+    )
     input_char_budget: int = Field(
         24000, ge=1000, description="characters of data per prompt; longest texts cut first"
     )
@@ -273,6 +308,12 @@ class Settings(Section):
     """Everything non-secret. Safe to log and to pass through workflow inputs."""
 
     output_dir: Path = Path("tmp/runs")
+    storage_url: str | None = Field(
+        None,
+        description="s3://bucket/prefix: run folders in an S3-compatible bucket (endpoint and"
+        " credentials from the AWS_* environment variables) instead of output_dir; also"
+        " VOLT_AGENT_STORAGE_URL",
+    )
     data_dir: Path = Field(
         Path("tmp/data"), description="embedded Temporal's SQLite file lives here"
     )
@@ -376,6 +417,7 @@ def _apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> None:
         ("temporal", "namespace"): env.get("TEMPORAL_NAMESPACE"),
         ("temporal", "ui_url"): env.get("TEMPORAL_UI_URL"),
         ("output_dir",): env.get("VOLT_AGENT_OUTPUT_DIR"),
+        ("storage_url",): env.get("VOLT_AGENT_STORAGE_URL"),
         ("api", "host"): env.get("VOLT_AGENT_API_HOST"),
         ("api", "port"): env.get("VOLT_AGENT_API_PORT"),
         ("metrics", "host"): env.get("VOLT_AGENT_METRICS_HOST"),

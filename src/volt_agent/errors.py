@@ -5,16 +5,18 @@
     ├── ConfigError              unreadable or invalid YAML/env settings (exit code 2)
     └── SourceError              a Toggl or Fibery call went wrong (``source`` names which)
         ├── RetryableSourceError worth trying later: 429, 5xx, timeouts, dropped connections
-        │   └── RateLimitedError 429 outlived the client's own retries (``retry_after`` s)
+        │   ├── RateLimitedError 429 outlived the client's own retries (``retry_after`` s)
+        │   └── QuotaWaitError   402: the hourly request quota is used up until ``resets_in`` s
         └── FatalSourceError     trying again cannot help
             ├── AuthError            401/403: token missing, wrong or without access
-            ├── QuotaExceededError   402: hourly quota used up, resets later than allowed
+            ├── QuotaExceededError   a quota that waiting cannot refill (e.g. an LLM bill)
             ├── FeatureNotEnabledError 402: the workspace's plan lacks a feature the call needs
             ├── BadRequestError      400/404/422: the request itself is wrong
             └── ResponseFormatError  the answer is not the JSON shape the API documents
 
 Activities map ``FatalSourceError``/``UserInputError``/``ConfigError`` to non-retryable Temporal
-application errors; ``RetryableSourceError`` is left to the activity retry policy.
+application errors; ``RetryableSourceError`` is left to the activity retry policy, and the
+waits ``RateLimitedError``/``QuotaWaitError`` name become its ``next_retry_delay``.
 Messages are one line and never contain a token.
 """
 
@@ -54,6 +56,18 @@ class RateLimitedError(RetryableSourceError):
         self.retry_after = retry_after
 
 
+class QuotaWaitError(RetryableSourceError):
+    """The hourly request quota is used up; it resets in ``resets_in`` seconds.
+
+    A wait, not a failure: the activity ends its attempt and Temporal retries it after
+    ``resets_in`` (``next_retry_delay``), so no worker sits idle through the wait.
+    """
+
+    def __init__(self, source: str, message: str, *, resets_in: float) -> None:
+        super().__init__(source, message, status_code=402)
+        self.resets_in = resets_in
+
+
 class FatalSourceError(SourceError):
     """Permanent: retrying the same call cannot succeed."""
 
@@ -63,7 +77,7 @@ class AuthError(FatalSourceError):
 
 
 class QuotaExceededError(FatalSourceError):
-    """The hourly quota is used up and resets later than the configured wait bound."""
+    """A quota is used up and waiting will not refill it (an hourly quota is ``QuotaWaitError``)."""
 
     def __init__(self, source: str, message: str, *, resets_in: float | None = None) -> None:
         super().__init__(source, message, status_code=402)

@@ -44,6 +44,7 @@ def plain_line(progress: Progress) -> str:
         f" ({progress.activity_index}/{progress.activities_total - 1})"
         f" elapsed {format_duration(progress.elapsed_seconds)}"
         f" eta {format_duration(progress.eta_seconds)}{rate}"
+        + (f" · {progress.waiting}" if progress.waiting else "")
     )
 
 
@@ -61,6 +62,8 @@ def render(progress: Progress) -> Group:
         + (f"  {progress.rate_per_second}/s" if progress.rate_per_second else "")
     )
     parts: list[Text | ProgressBar | Table] = [header, bar, timing]
+    if progress.waiting:
+        parts.append(Text(progress.waiting, style="yellow"))
     if progress.details:
         table = Table("type", "done", "total", box=None, pad_edge=False)
         for key, item in sorted(progress.details.items()):
@@ -157,11 +160,11 @@ async def _follow_lines(
     console: Console,
     quit_pressed: asyncio.Event,
 ) -> Progress | None:
-    """One line whenever the activity changes or another 10 % is done."""
+    """One line whenever the activity changes, another 10 % is done or a wait starts or ends."""
     printed: list[str] = []
 
     def show(progress: Progress) -> None:
-        key = f"{progress.current_activity}{progress.percentage // 10}"
+        key = f"{progress.current_activity}{progress.percentage // 10}{progress.waiting}"
         if not printed or printed[-1] != key:
             console.print(plain_line(progress), highlight=False, soft_wrap=True)
             printed.append(key)

@@ -25,16 +25,28 @@ from volt_agent.metrics import metrics_runtime
 from volt_agent.pipeline.client import connect
 from volt_agent.pipeline.service import (
     check_before_start,
+    is_run_task_queue,
+    no_worker_notice,
     prepare_run,
     query_progress,
+    run_task_queue,
     start_run,
     workflow_id_for,
+    workflow_pollers,
 )
+from volt_agent.pipeline.shutdown import run_until_terminated
 from volt_agent.pipeline.types import PipelineInput, Progress, StartFrom
+from volt_agent.pipeline.waits import waiting_note
 from volt_agent.pipeline.worker import build_activities, build_worker
 from volt_agent.progress_view import Detached, follow
 from volt_agent.sources.recording import record_folder
-from volt_agent.storage.run_folder import RunFolder, validate_run_id
+from volt_agent.storage.run_folder import (
+    INDIVIDUAL_DIR,
+    REPORTS_DIR,
+    RunFolder,
+    open_run_folder,
+    validate_run_id,
+)
 from volt_agent.storage.run_metadata import RunMetadata, load_metadata
 
 EXIT_OK = 0
@@ -49,15 +61,17 @@ async def worker_scope(
     secrets: Secrets,
     enabled: bool,
     *,
+    task_queue: str,
     record_dir: Path | None = None,
 ) -> AsyncIterator[Worker | None]:
-    """An in-process worker for the duration of the block, when ``enabled``; with
-    ``record_dir`` its Toggl/Fibery exchanges are recorded there (``--record``)."""
+    """An in-process worker on ``task_queue`` (a run's own queue, ``run_task_queue``) for the
+    duration of the block, when ``enabled``; with ``record_dir`` its Toggl/Fibery exchanges
+    are recorded there (``--record``)."""
     if not enabled:
         yield None
         return
     activities = build_activities(settings, secrets, record_dir=record_dir)
-    worker = build_worker(client, settings, activities)
+    worker = build_worker(client, settings, activities, task_queue=task_queue)
     try:
         async with worker:
             yield worker
@@ -79,13 +93,22 @@ async def run_pipeline(
     in_process_worker: bool = True,
     follow_progress: bool = True,
     record_dir: Path | None = None,
+    force: bool = False,
+    config_path: Path | None = None,
 ) -> int:
     """Validate, start and follow one run. Returns the process exit code.
 
     ``record_dir`` (``--record``) needs the in-process worker: it records that worker's
-    requests, and other workers' are out of reach.
+    requests, and other workers' are out of reach. ``config_path`` is named in the line
+    ``--no-worker`` prints about which settings the workers take from their own config.
+
+    With the in-process worker the run goes to its own task queue (``run_task_queue``), so
+    this process does no other run's work; with ``in_process_worker=False`` it goes to the
+    shared ``temporal.task_queue`` of the long-lived workers, which use their own settings.
     """
     enabled = in_process_worker
+    if output_dir is not None:  # the in-process worker's storage; --no-worker: for checks only
+        settings = settings.model_copy(update={"output_dir": output_dir})
     if record_dir is not None and not enabled:
         raise UserInputError(
             "--record records this process's worker: drop --no-worker to record a run"
@@ -97,10 +120,12 @@ async def run_pipeline(
         users=users,
         start_from=start_from,
         run_id=run_id,
-        output_dir=output_dir,
+        force=force,
     )
-    for warning in await check_before_start(params, secrets, in_process_worker=enabled):
+    for warning in await check_before_start(settings, params, secrets, in_process_worker=enabled):
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if not enabled:
+        console.print(f"[dim]{no_worker_notice(config_path)}[/]", highlight=False)
     if record_dir is not None:
         record_folder(record_dir)
     client, server = await connect(settings.temporal, settings.data_dir)
@@ -109,15 +134,24 @@ async def run_pipeline(
             f"Started the embedded Temporal dev server at {server.address} (UI {server.ui_url});"
             " it keeps running — stop it with: volt-agent server stop"
         )
-    async with worker_scope(client, params.config, secrets, enabled, record_dir=record_dir):
-        handle = await start_run(client, params)
+    if server.foreign is not None:
+        console.print(
+            f"[yellow]note:[/] reusing the Temporal dev server on {server.address} that another"
+            f" checkout started ({server.foreign.describe()}); its history holds this run",
+            highlight=False,
+        )
+    queue = run_task_queue(params.run_id) if enabled else settings.temporal.task_queue
+    async with worker_scope(
+        client, settings, secrets, enabled, task_queue=queue, record_dir=record_dir
+    ):
+        handle = await start_run(client, params, queue)
         console.print(f"Run [cyan]{params.run_id}[/] started · workflow {handle.id}")
         ui_link = f"Temporal UI: {workflow_url(server.ui_url, settings, handle.id)}"
         console.print(ui_link, highlight=False)
         if not follow_progress and not enabled:
             console.print(f"Follow it with: volt-agent show-run {params.run_id} --follow")
             return EXIT_DETACHED
-        code = await _watch(handle, params, console, detach_hint=not enabled)
+        code = await _watch(handle, params, settings, console, own_queue=enabled)
     console.print(ui_link, highlight=False)
     return code
 
@@ -125,9 +159,10 @@ async def run_pipeline(
 async def _watch(
     handle: WorkflowHandle[object, object],
     params: PipelineInput,
+    settings: Settings,
     console: Console,
     *,
-    detach_hint: bool,
+    own_queue: bool,
 ) -> int:
     try:
         await follow(
@@ -136,28 +171,39 @@ async def _watch(
             console,
         )
     except (Detached, KeyboardInterrupt, asyncio.CancelledError):
-        where = (
-            "on the server's workers"
-            if detach_hint
-            else "as soon as a worker runs (this process's worker stops now)"
-        )
-        console.print(
-            f"\nDetached. The run is kept by Temporal and continues {where}."
-            f" Re-attach with: volt-agent show-run {params.run_id} --follow"
-        )
+        if own_queue:
+            console.print(
+                f"\nDetached. This process's worker stops now; the run waits on its own task"
+                f" queue {run_task_queue(params.run_id)} (no other worker takes it) until you"
+                f" re-attach with: volt-agent show-run {params.run_id} --follow"
+                f" (Temporal ends it after {params.options.workflow_timeout_seconds} s)",
+                highlight=False,
+            )
+        else:
+            console.print(
+                "\nDetached. The run is kept by Temporal and continues on the server's workers."
+                f" Re-attach with: volt-agent show-run {params.run_id} --follow",
+                highlight=False,
+            )
         return EXIT_DETACHED
-    folder = RunFolder(params.config.output_dir, params.run_id)
+    folder = open_run_folder(settings, params.run_id)
     meta = load_metadata(folder)
     print_summary(console, folder, meta)
     return EXIT_OK if meta is not None and meta.status == "completed" else EXIT_RUN_FAILED
 
 
 async def _safe_progress(handle: WorkflowHandle[object, object]) -> Progress | None:
-    """The run's progress, or ``None`` while it cannot answer (starting up, closing)."""
+    """The run's progress and what it waits for (a quota reset, a delayed retry), or
+    ``None`` while it cannot answer (starting up, closing)."""
     try:
-        return await query_progress(handle)
+        progress = await query_progress(handle)
     except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
         return None
+    try:
+        waiting = waiting_note((await handle.describe()).raw_description)
+    except RPCError:
+        return progress
+    return progress.model_copy(update={"waiting": waiting})
 
 
 async def _is_closed(handle: WorkflowHandle[object, object]) -> bool:
@@ -172,7 +218,7 @@ def workflow_url(ui_url: str | None, settings: Settings, workflow_id: str) -> st
 
 def print_summary(console: Console, folder: RunFolder, meta: RunMetadata | None) -> None:
     if meta is None:
-        console.print(f"[red]no run_metadata.json in {folder.path}[/]")
+        console.print(f"[red]no run_metadata.json in {folder.location()}[/]")
         return
     style = {"completed": "green", "failed": "red", "cancelled": "yellow"}.get(meta.status, "cyan")
     console.print(f"Run [cyan]{meta.run_id}[/]: [{style}]{meta.status}[/]")
@@ -204,22 +250,23 @@ def print_summary(console: Console, folder: RunFolder, meta: RunMetadata | None)
             str(enrichment.get("error", "—")),
         )
         console.print(table)
-    reports_dir = folder.path / "reports"
-    main_reports = [p for p in sorted(reports_dir.glob("*")) if p.is_file()]
-    individual = sorted((reports_dir / "individual").glob("*.md"))
+    reports = folder.names(REPORTS_DIR)
+    main_reports = [name for name in reports if "/" not in name]
+    individual = [n for n in reports if n.startswith("individual/") and n.endswith(".md")]
     if main_reports or individual:
         console.print("Reports:")
-        for path in main_reports:
-            console.print(f"  {path}", highlight=False)
+        for name in main_reports:
+            console.print(f"  {folder.location(f'{REPORTS_DIR}/{name}')}", highlight=False)
         if individual:
             console.print(
-                f"  {reports_dir / 'individual'}/ ({len(individual)} person reports)",
+                f"  {folder.location(INDIVIDUAL_DIR)}/ ({len(individual)} person reports)",
                 highlight=False,
             )
 
 
 async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> None:
-    """Poll the task queue until cancelled; with ``metrics.enabled``, serve Prometheus metrics."""
+    """Poll the task queue until cancelled or SIGTERM (a graceful stop,
+    ``pipeline.shutdown``); with ``metrics.enabled``, serve Prometheus metrics."""
     runtime = None
     if settings.metrics.enabled:
         try:
@@ -236,8 +283,16 @@ async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> 
     if runtime is not None:
         where = f"{settings.metrics.host}:{settings.metrics.port}"
         console.print(f"Metrics: http://{where}/metrics", highlight=False)
+    grace = settings.worker.graceful_shutdown_seconds
+
+    def terminating() -> None:
+        console.print(
+            f"SIGTERM: stopped polling; running activities get up to {grace:g} s to finish"
+        )
+
     try:
-        await worker.run()
+        if await run_until_terminated(worker, terminating):
+            console.print("worker stopped")
     finally:
         await activities.aclose()
 
@@ -252,15 +307,21 @@ async def show_run(
     in_process_worker: bool = True,
 ) -> int:
     """Print a run; with ``follow``, watch it live (running a worker for it unless told not to)."""
-    folder = RunFolder(settings.output_dir, validate_run_id(run_id))
+    folder = open_run_folder(settings, validate_run_id(run_id))
     meta = load_metadata(folder)
     if meta is None and not follow:
-        console.print(f"[red]no run {run_id} in {settings.output_dir}[/]")
+        console.print(f"[red]no run {run_id} in {folder.storage.location()}[/]")
         return 2
     if follow and (meta is None or meta.status == "in_progress"):
         client, _ = await connect(settings.temporal, settings.data_dir)
         handle = client.get_workflow_handle(workflow_id_for(run_id))
-        async with worker_scope(client, settings, secrets, in_process_worker):
+        queue = await _task_queue_of(handle)
+        attach = in_process_worker and queue is not None and is_run_task_queue(queue)
+        if queue is not None and not attach:
+            notice = await _follow_notice(client, run_id, queue, in_process_worker)
+            if notice:
+                console.print(f"[yellow]note:[/] {notice}", highlight=False)
+        async with worker_scope(client, settings, secrets, attach, task_queue=queue or ""):
             try:
                 await follow_progress(handle, console)
             except (Detached, KeyboardInterrupt, asyncio.CancelledError):
@@ -271,6 +332,33 @@ async def show_run(
     if meta is not None and meta.statistics:
         console.print_json(data=meta.statistics)
     return EXIT_OK
+
+
+async def _task_queue_of(handle: WorkflowHandle[object, object]) -> str | None:
+    """The task queue the run was started on (``None``: Temporal does not know the run)."""
+    try:
+        return (await handle.describe()).task_queue
+    except RPCError:
+        return None
+
+
+async def _follow_notice(client: Client, run_id: str, queue: str, in_process_worker: bool) -> str:
+    """Why ``show-run --follow`` runs no worker here, and what to do when none polls the run."""
+    try:
+        polled = await workflow_pollers(client, queue) > 0
+    except RPCError:  # Temporal cannot tell: following the run will show what happens
+        return ""
+    if is_run_task_queue(queue):
+        if polled:
+            return ""
+        return (
+            f"run {run_id} waits on its own task queue {queue} and no worker polls it (the"
+            " `volt-agent run` that started it is gone): drop --no-worker to run it here"
+        )
+    where = f"run {run_id} is on the shared task queue {queue}: the long-lived workers run it"
+    if not polled:
+        return f"{where}, but none polls it now: start one with `volt-agent worker`"
+    return f"{where}; this process only follows it" if in_process_worker else ""
 
 
 async def follow_progress(handle: WorkflowHandle[object, object], console: Console) -> None:

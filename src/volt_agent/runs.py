@@ -1,6 +1,7 @@
 """Run management shared by the CLI and the HTTP API: list, describe, cancel, read reports.
 
-The run folders are the record (``run_metadata.json``); Temporal is the authority on
+The run folders, in a local folder or a bucket (``storage.backends``), are the record
+(``run_metadata.json``); Temporal is the authority on
 whether a run is still going. When Temporal answers, each run's status is reconciled with
 its workflow: a folder that still says ``in_progress`` for a workflow that was terminated,
 timed out or failed before it could write shows what really happened. When Temporal does
@@ -10,8 +11,10 @@ not answer, folders are listed as they are, marked ``reconciled: false``.
 from __future__ import annotations
 
 import asyncio
+import mimetypes
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -28,11 +31,18 @@ from volt_agent.errors import UserInputError
 from volt_agent.pipeline.service import workflow_id_for
 from volt_agent.pipeline.types import Progress, RunStatus
 from volt_agent.storage.atomic import StorageError
-from volt_agent.storage.run_folder import REPORTS_DIR, RUN_METADATA, RunFolder, validate_run_id
+from volt_agent.storage.backends import ArtifactStore, LocalStore, check_key, open_storage
+from volt_agent.storage.run_folder import (
+    REPORTS_DIR,
+    RUN_METADATA,
+    RunFolder,
+    validate_run_id,
+)
 from volt_agent.storage.run_metadata import RunMetadata, load_metadata
 
 RUN_STATUSES: tuple[RunStatus, ...] = ("in_progress", "completed", "failed", "cancelled")
 DESCRIBE_CONCURRENCY = 16
+READ_CONCURRENCY = 16
 RPC_TIMEOUT = timedelta(seconds=5)
 QUERY_TIMEOUT = timedelta(seconds=1)
 """A query waits for a worker; a run nobody works on must not hang the caller."""
@@ -106,27 +116,49 @@ def _summary(run_id: str, meta: RunMetadata | None) -> RunSummary:
     )
 
 
-def _read(settings: Settings, run_id: str) -> RunMetadata | None:
+def _read(storage: ArtifactStore, run_id: str) -> RunMetadata | None:
     try:
-        return load_metadata(RunFolder(settings.output_dir, run_id))
+        return load_metadata(RunFolder(storage, run_id))
     except StorageError:
         return None  # unreadable or half-migrated metadata: listed without details
 
 
 def run_ids(settings: Settings) -> list[str]:
-    """Ids of the run folders under ``output_dir`` (folders with ``run_metadata.json``)."""
-    root = settings.output_dir
-    if not root.is_dir():
-        return []
-    ids = []
-    for path in root.iterdir():
+    """Ids of the run folders in the storage (folders with ``run_metadata.json``)."""
+    return _run_ids(open_storage(settings))
+
+
+def _run_ids(storage: ArtifactStore) -> list[str]:
+    return [
+        name
+        for name in storage.folders()
+        if _is_run_id(name) and storage.exists(f"{name}/{RUN_METADATA}")
+    ]
+
+
+def _is_run_id(name: str) -> bool:
+    try:
+        validate_run_id(name)
+    except UserInputError:
+        return False
+    return True
+
+
+def _all_summaries(settings: Settings) -> list[RunSummary]:
+    """A summary of every run folder with metadata: one listing, then one read per run,
+    ``READ_CONCURRENCY`` at a time (a bucket answers each in a round trip)."""
+    storage = open_storage(settings)
+    names = [name for name in storage.folders() if _is_run_id(name)]
+
+    def one(run_id: str) -> RunSummary | None:
         try:
-            validate_run_id(path.name)
-        except UserInputError:
-            continue
-        if (path / RUN_METADATA).is_file():
-            ids.append(path.name)
-    return ids
+            meta = load_metadata(RunFolder(storage, run_id))
+        except StorageError:
+            return _summary(run_id, None)  # unreadable or half-migrated: listed without details
+        return None if meta is None else _summary(run_id, meta)
+
+    with ThreadPoolExecutor(READ_CONCURRENCY) as pool:
+        return [s for s in pool.map(one, names) if s is not None]
 
 
 async def reconcile(client: Client | None, summary: RunSummary) -> RunSummary:
@@ -178,7 +210,7 @@ async def list_runs(
     """
     if limit < 1:
         raise UserInputError("--limit must be at least 1")
-    summaries = [_summary(run_id, _read(settings, run_id)) for run_id in run_ids(settings)]
+    summaries = await asyncio.to_thread(_all_summaries, settings)
     summaries.sort(key=lambda s: (s.created_at is not None, s.created_at, s.run_id), reverse=True)
     shown: list[RunSummary] = []
     for start in range(0, len(summaries), DESCRIBE_CONCURRENCY):
@@ -193,30 +225,28 @@ async def list_runs(
 
 def report_paths(folder: RunFolder) -> list[str]:
     """Report files of a run, relative to its ``reports/`` folder, sorted."""
-    root = folder.path / REPORTS_DIR
-    if not root.is_dir():
-        return []
-    return sorted(
-        path.relative_to(root).as_posix()
-        for path in root.rglob("*")
-        if path.is_file() and not path.name.startswith(".")
-    )
+    return folder.names(REPORTS_DIR)
+
+
+def _stored(settings: Settings, run_id: str) -> tuple[RunFolder, RunMetadata | None, list[str]]:
+    storage = open_storage(settings)
+    folder = RunFolder(storage, run_id)
+    return folder, _read(storage, run_id), report_paths(folder)
 
 
 async def get_run(settings: Settings, client: Client | None, run_id: str) -> RunDetail:
     """Everything known about one run; ``RunNotFoundError`` when there is nothing at all."""
-    folder = RunFolder(settings.output_dir, _valid_or_not_found(run_id))
-    meta = _read(settings, run_id)
+    folder, meta, reports = await asyncio.to_thread(_stored, settings, _valid_or_not_found(run_id))
     summary = await reconcile(client, _summary(run_id, meta))
     if meta is None and summary.temporal_status in (None, "NOT_FOUND"):
-        raise RunNotFoundError(f"no run {run_id} in {settings.output_dir}")
+        raise RunNotFoundError(f"no run {run_id} in {folder.storage.location()}")
     progress = None
     if client is not None and summary.temporal_status == "RUNNING":
         progress = await _progress(client, summary.workflow_id)
     return RunDetail(
         **summary.model_dump(),
         statistics=meta.statistics if meta else {},
-        reports=report_paths(folder),
+        reports=reports,
         progress=progress,
     )
 
@@ -242,7 +272,8 @@ async def _progress(client: Client, workflow_id: str) -> Progress | None:
 async def cancel_run(settings: Settings, client: Client, run_id: str) -> RunSummary:
     """Ask Temporal to cancel a running run; the workflow records ``cancelled`` itself."""
     _valid_or_not_found(run_id)
-    summary = await reconcile(client, _summary(run_id, _read(settings, run_id)))
+    meta = await asyncio.to_thread(_read, open_storage(settings), run_id)
+    summary = await reconcile(client, _summary(run_id, meta))
     if summary.temporal_status in (None, "NOT_FOUND"):
         raise RunNotFoundError(f"no workflow for run {run_id} on the Temporal server")
     if summary.temporal_status != WorkflowExecutionStatus.RUNNING.name:
@@ -251,25 +282,54 @@ async def cancel_run(settings: Settings, client: Client, run_id: str) -> RunSumm
     return summary
 
 
-def report_file(settings: Settings, run_id: str, path: str) -> Path:
+class Report(BaseModel):
+    """A report file's bytes and the media type to serve them with."""
+
+    content: bytes
+    media_type: str
+
+
+def read_report(settings: Settings, run_id: str, path: str) -> Report:
     """The file ``path`` under the run's ``reports/`` folder, or ``RunNotFoundError``.
 
     Refuses anything that resolves outside that folder — ``..``, absolute paths, symlinks
-    pointing out — and anything that is not a regular file, all with the same error, so a
-    probe cannot tell "outside" from "missing".
+    pointing out — and anything that is not a regular file (or object), all with the same
+    error, so a probe cannot tell "outside" from "missing". Blocking: call it in a thread.
     """
-    folder = RunFolder(settings.output_dir, _valid_or_not_found(run_id))
+    folder = RunFolder(open_storage(settings), _valid_or_not_found(run_id))
     missing = RunNotFoundError(f"no report {path!r} in run {run_id}")
     if not path or "\x00" in path or "\\" in path or Path(path).is_absolute():
         raise missing
-    root = (folder.path / REPORTS_DIR).resolve()
+    try:
+        if isinstance(folder.storage, LocalStore):
+            content = _local_report(folder.path / REPORTS_DIR, path).read_bytes()
+        else:
+            content = folder.read_bytes(f"{REPORTS_DIR}/{check_key(path)}")
+    except (StorageError, OSError):
+        raise missing from None
+    return Report(content=content, media_type=_media_type(path))
+
+
+def _local_report(reports: Path, path: str) -> Path:
+    """The resolved file, checked to be a regular file inside ``reports``."""
+    root = reports.resolve()
     try:
         target = (root / path).resolve()
         if not target.is_relative_to(root) or not target.is_file():
-            raise missing
-    except (OSError, RuntimeError, ValueError):  # too long, symlink loops, odd bytes
-        raise missing from None
+            raise FileNotFoundError(path)
+    except (RuntimeError, ValueError):  # symlink loops, odd bytes
+        raise FileNotFoundError(path) from None
     return target
+
+
+def _media_type(path: str) -> str:
+    suffix = PurePosixPath(path).suffix
+    if suffix == ".md":
+        return "text/markdown; charset=utf-8"
+    if suffix == ".html":
+        return "text/html; charset=utf-8"
+    guessed, _ = mimetypes.guess_type(path)
+    return guessed or "application/octet-stream"
 
 
 def _valid_or_not_found(run_id: str) -> str:

@@ -15,7 +15,7 @@ from volt_agent.errors import (
     AuthError,
     BadRequestError,
     FeatureNotEnabledError,
-    QuotaExceededError,
+    QuotaWaitError,
     ResponseFormatError,
 )
 from volt_agent.sources.pagination import HeaderPaginator, PageCursor
@@ -300,7 +300,7 @@ async def test_documented_402_feature_gate_is_not_a_quota(
     with pytest.raises(FeatureNotEnabledError) as caught:
         await client.fetch_time_entries(date(2024, 7, 30), date(2024, 7, 30))
 
-    assert not isinstance(caught.value, QuotaExceededError)
+    assert not isinstance(caught.value, QuotaWaitError)
     assert caught.value.status_code == 402
     assert "Workspace needs to have this feature enabled" in str(caught.value)
     assert len(replay.bodies(SEARCH)) == 1

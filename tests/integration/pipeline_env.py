@@ -34,7 +34,7 @@ from volt_agent.sandbox import (
     generate_workspace,
     run_simulators,
 )
-from volt_agent.storage.run_folder import RunFolder
+from volt_agent.storage.run_folder import RunFolder, open_run_folder
 from volt_agent.storage.run_metadata import RunMetadata, load_metadata
 
 REPO = Path(__file__).parents[2]
@@ -93,14 +93,14 @@ class PipelineEnv:
 
     async def start(self, **kwargs: Any) -> tuple[PipelineInput, WorkflowHandle[Any, Any]]:
         params = self.params(**kwargs)
-        return params, await start_run(self.client, params)
+        return params, await start_run(self.client, params, self.settings.temporal.task_queue)
 
     async def run(self, **kwargs: Any) -> tuple[RunFolder, RunMetadata]:
         """Run to the end (success or failure); returns the run folder and its metadata."""
         params, handle = await self.start(**kwargs)
         with contextlib.suppress(WorkflowFailureError):  # asserted from run_metadata.json
             await handle.result()
-        folder = RunFolder(self.settings.output_dir, params.run_id)
+        folder = open_run_folder(self.settings, params.run_id)
         meta = load_metadata(folder)
         assert meta is not None
         return folder, meta

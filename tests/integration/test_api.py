@@ -125,7 +125,7 @@ async def running_run(client: Client, settings: Settings) -> str:
     params = prepare_run(
         settings, start_date="2026-11-16", end_date="2026-11-22", run_id=f"c-{uuid.uuid4().hex}"
     )
-    await start_run(client, params)
+    await start_run(client, params, settings.temporal.task_queue)
     return params.run_id
 
 
@@ -363,3 +363,36 @@ async def test_cancel_through_api_marks_workflow_cancel_requested(
     assert again.status_code == 409
     listed = (await http.get("/runs", headers=bearer("viewer"))).json()
     assert run_id not in {r["run_id"] for r in listed}  # no folder: no worker ever ran it
+
+
+async def test_starting_an_existing_run_from_toggl_needs_force(
+    api: Api, http: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    run_id = f"done-{uuid.uuid4().hex[:12]}"
+    folder = RunFolder(api.settings.output_dir, run_id)
+    now = datetime(2026, 11, 23, 7, tzinfo=UTC)
+    finished = RunMetadata(
+        run_id=run_id,
+        workflow_id=f"toggl-fibery-{run_id}",
+        created_at=now,
+        updated_at=now,
+        finished_at=now,
+        status="completed",
+    )
+    folder.save("run_metadata.json", finished)
+    body = {"start_date": "2026-11-16", "end_date": "2026-11-22", "run_id": run_id}
+    refused = await http.post("/runs", json=body, headers=bearer("operator"))
+    assert refused.status_code == 409
+    detail = refused.json()["detail"]
+    assert "\n" not in detail
+    assert f"run {run_id} already exists" in detail
+    assert '"force": true' in detail
+    assert folder.exists("run_metadata.json")  # nothing started, nothing wiped
+    handle = temporal_client.get_workflow_handle(f"toggl-fibery-{run_id}")
+    with pytest.raises(Exception):  # noqa: B017, PT011 - RPCError not found: never started
+        await handle.describe()
+    forced = await http.post("/runs", json={**body, "force": True}, headers=bearer("operator"))
+    assert forced.status_code == 202, forced.text
+    assert forced.json()["run_id"] == run_id
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    await handle.terminate("test done")

@@ -22,7 +22,7 @@ from volt_agent.domain.models import TimeEntry
 from volt_agent.errors import (
     AuthError,
     FeatureNotEnabledError,
-    QuotaExceededError,
+    QuotaWaitError,
     ResponseFormatError,
     UserInputError,
 )
@@ -241,22 +241,23 @@ async def test_real_rate_limit_is_waited_out_and_the_fetch_completes(
     assert counts["requests"] == client_stats.total == 3 + refused
 
 
-async def test_hourly_quota_is_a_one_line_quota_error(workspace: Workspace) -> None:
+async def test_hourly_quota_is_a_one_line_quota_wait(workspace: Workspace) -> None:
+    """The answer that spends the last request says ``Remaining: 0``: the next request is not
+    sent (it would be a sure 402); the reset, an hour away, is the wait the caller gets."""
     options = TogglSimulatorOptions(hourly_quota=2)
     with run_simulators(workspace, options) as sims:
         async with client_for(sims, page_size=40) as client:
-            with pytest.raises(QuotaExceededError) as caught:
+            with pytest.raises(QuotaWaitError) as caught:
                 await client.fetch_time_entries(START, END)
             client_stats = client.stats
         counts = sims.toggl.stats()
     message = str(caught.value)
     assert "\n" not in message
-    assert "402" in message
-    assert "toggl.max_quota_wait_seconds" in message
-    assert caught.value.resets_in is not None
+    assert "quota is used up" in message
+    assert "it resets in" in message
     assert 3500 < caught.value.resets_in <= 3600
-    assert (counts[SEARCH], counts["quota_exceeded"], counts["status.402"]) == (3, 1, 1)
-    assert (client_stats.total, client_stats.quota_exceeded, client_stats.retries) == (3, 1, 0)
+    assert (counts[SEARCH], counts["quota_exceeded"], counts.get("status.402", 0)) == (2, 0, 0)
+    assert (client_stats.total, client_stats.quota_exceeded, client_stats.retries) == (2, 0, 0)
     assert (client_stats.quota_remaining, client_stats.quota_remaining_min) == (0, 0)
 
 
@@ -366,7 +367,7 @@ async def test_a_feature_gated_search_is_a_feature_error_without_retries(
             client_stats = client.stats
         counts = sims.toggl.stats()
     message = str(caught.value)
-    assert not isinstance(caught.value, QuotaExceededError)
+    assert not isinstance(caught.value, QuotaWaitError)
     assert "Workspace needs to have this feature enabled" in message
     assert "\n" not in message
     assert (client_stats.retries, client_stats.quota_waits, client_stats.quota_exceeded) == (

@@ -190,19 +190,15 @@ async def test_hallucinated_id_and_wrong_hours_fall_back_with_warnings(
     )
 
 
-async def test_429_500_and_timeout_are_retried_by_the_activity(
+async def test_429_500_and_timeout_are_retried_by_the_client(
     temporal_client: Client, tmp_path: Path
 ) -> None:
     fake = FakeLlm()
     fake.fail_next(429, retry_after=0.1)
     fake.fail_next(500)
-    fake.delay_next(0.8)  # over llm.timeout_seconds: the client gives up
+    fake.delay_next(0.8)  # over llm.timeout_seconds: the client gives up on this attempt
     async with llm_env(
-        temporal_client,
-        tmp_path,
-        fake,
-        llm__timeout_seconds=0.4,
-        retry__initial_interval_seconds=0.05,
+        temporal_client, tmp_path, fake, llm__timeout_seconds=0.4, llm__max_retries=3
     ) as env:
         folder, meta = await env.run()
     assert meta.status == "completed", meta.error
@@ -211,6 +207,38 @@ async def test_429_500_and_timeout_are_retried_by_the_activity(
     assert "<!-- llm:summary -->" in folder.file(TOGGL_SUMMARY).read_text()
     aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
     assert meta.statistics["llm"]["calls"] == len(aggregated.users) + 2
+    assert not [w for w in meta.warnings if w.startswith("llm_fallback: ")]
+
+
+async def test_an_llm_outage_leaves_every_report_to_the_template_writer(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    """503 on every call: each report activity tries once (plus the client's retries), falls
+    back to the template text with a warning, and the run completes."""
+    fake = FakeLlm()
+    fake.fail_next(503, times=1000)
+    async with llm_env(temporal_client, tmp_path, fake, llm__max_retries=1) as env:
+        folder, meta = await env.run()
+    assert meta.status == "completed", meta.error
+    aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
+    groups = -(-len(aggregated.users) // env.settings.reports.users_per_activity)
+    activities = 2 + groups  # the Toggl summary, the person-report groups, the team summary
+    assert len(fake.received()) == activities * 2  # one call and its one retry per activity
+    assert {r.outcome for r in fake.received()} == {"HTTP 503"}
+    note = "_Written by the built-in template writer: the LLM model fake-model did not answer"
+    reports = [folder.file(TOGGL_SUMMARY), folder.file(TEAM_SUMMARY)]
+    reports += sorted((folder.path / "reports" / "individual").glob("*.md"))
+    assert len(reports) == 2 + len(aggregated.users)
+    for path in reports:
+        text = path.read_text()
+        assert note in text, path
+        assert "<!-- llm:" not in text
+    fallbacks = [w for w in meta.warnings if w.startswith("llm_fallback: ")]
+    assert len(fallbacks) == len(reports)
+    assert fallbacks[0].startswith(
+        "llm_fallback: toggl summary: the LLM did not answer (LLM: HTTP 503"
+    )
+    assert meta.statistics["llm"]["calls"] == 0
 
 
 async def test_bad_key_fails_the_run_with_a_clear_message(

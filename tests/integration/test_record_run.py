@@ -41,7 +41,7 @@ async def test_a_recorded_run_holds_every_exchange_masked(
         try:
             async with build_worker(temporal_client, settings, activities):
                 params = prepare_run(settings, start_date=WEEK[0], end_date=WEEK[1])
-                handle = await start_run(temporal_client, params)
+                handle = await start_run(temporal_client, params, settings.temporal.task_queue)
                 with contextlib.suppress(WorkflowFailureError):
                     await handle.result()
         finally:

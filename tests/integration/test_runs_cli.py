@@ -79,10 +79,10 @@ async def test_list_show_cancel_and_ui(
     write_run(out, "live-3", "in_progress", 20)
     handles = {}
     for run_id in ("killed-2", "live-3"):  # no worker polls this queue: they stay running
-        params = prepare_run(
-            settings, start_date="2026-11-16", end_date="2026-11-22", run_id=run_id
+        params = prepare_run(  # the folder written above stands for this very run
+            settings, start_date="2026-11-16", end_date="2026-11-22", run_id=run_id, force=True
         )
-        handles[run_id] = await start_run(temporal_client, params)
+        handles[run_id] = await start_run(temporal_client, params, settings.temporal.task_queue)
     await handles["killed-2"].terminate("operator pulled the plug")
     try:
         code, output = await cli("list-runs", "--config", str(config))

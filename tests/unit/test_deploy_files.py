@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import kubernetes_validate
@@ -19,6 +20,7 @@ from volt_agent import metrics
 from volt_agent.config import Settings
 
 REPO = Path(__file__).parents[2]
+LOCAL_ONLY = "127.0.0.1:"
 DEPLOY = REPO / "deploy"
 BIN = Path(sys.executable).parent
 K8S = sorted((DEPLOY / "k8s").rglob("*.yaml"))
@@ -57,7 +59,8 @@ def test_compose_runs_worker_and_api_on_the_configured_ports() -> None:
     )
     assert services["prometheus"]["profiles"] == ["monitoring"]
     defaults = Settings()
-    assert f"{defaults.metrics.port}:{defaults.metrics.port}" in services["worker"]["ports"]
+    metrics_port = f"{LOCAL_ONLY}{defaults.metrics.port}:{defaults.metrics.port}"
+    assert metrics_port in services["worker"]["ports"]
     assert f"{defaults.api.port}:{defaults.api.port}" in services["api"]["ports"]
     assert services["worker"]["command"] == ["worker"]
     assert services["api"]["command"] == ["serve"]
@@ -66,6 +69,39 @@ def test_compose_runs_worker_and_api_on_the_configured_ports() -> None:
         assert "runs:/data/runs" in services[name]["volumes"]
     for source in re.findall(r"\./(deploy/[\w./-]+)", (REPO / "docker-compose.yml").read_text()):
         assert (REPO / source).exists(), source
+
+
+def test_compose_publishes_only_the_api_beyond_this_host() -> None:
+    """Temporal's gRPC port and UI have no authentication (review C4): loopback only."""
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    published = {
+        name: [str(port) for port in service.get("ports", [])] for name, service in services.items()
+    }
+    assert published["temporal"] == [f"{LOCAL_ONLY}7233:7233"]
+    assert published["temporal-ui"] == [f"{LOCAL_ONLY}8080:8080"]
+    open_to_all = {
+        name for name, ports in published.items() for p in ports if not p.startswith(LOCAL_ONLY)
+    }
+    assert open_to_all == {"api"}
+
+
+def test_images_are_pinned_never_latest() -> None:
+    """``:latest`` with ``IfNotPresent`` lets replicas run different builds (review M4)."""
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    assert compose["x-volt-agent"]["image"] == f"volt-agent:{version}"
+    containers = [
+        container
+        for path in K8S
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc["kind"] == "Deployment"
+        for container in doc["spec"]["template"]["spec"]["containers"]
+    ]
+    assert len(containers) == 2
+    for container in containers:
+        image = container["image"]
+        assert image == f"volt-agent:{version}"
+        assert container["imagePullPolicy"] in ("IfNotPresent", "Always")
 
 
 @pytest.mark.parametrize("path", K8S, ids=lambda p: str(p.relative_to(DEPLOY)))

@@ -2,7 +2,8 @@
 
 Errors become HTTP answers here, and only here: unknown run/schedule/report → 404,
 already running/ended or a schedule name in use → 409, other bad input → 422, Temporal
-unreachable or refusing → 503. Bodies are ``{"detail": "one line"}``.
+unreachable or refusing, or the run-folder bucket not answering → 503. Bodies are
+``{"detail": "one line"}``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from volt_agent.config import Settings
 from volt_agent.errors import ConfigError, UserInputError, VoltAgentError
 from volt_agent.runs import RunNotFoundError, RunNotRunningError
 from volt_agent.schedules.service import ScheduleExistsError, ScheduleNotFoundError
+from volt_agent.storage.atomic import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ def _status_of(exc: VoltAgentError) -> int:
         return 409
     if isinstance(exc, UserInputError):
         return 422
-    if isinstance(exc, ConfigError):
+    if isinstance(exc, ConfigError | StorageUnavailableError):
         return 503
     return 500
 

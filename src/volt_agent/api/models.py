@@ -28,6 +28,11 @@ class StartRunRequest(RequestBody):
     )
     start_from: StartFrom = "toggl"
     run_id: str | None = Field(None, pattern=RUN_ID_REGEX)
+    force: bool = Field(
+        False,
+        description="Start from Toggl even if run_id names an existing run, wiping it"
+        " (otherwise 409); not needed with start_from fibery",
+    )
 
 
 class RunStarted(BaseModel):

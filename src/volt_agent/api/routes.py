@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from volt_agent.api.auth import Principal, require
 from volt_agent.api.models import (
@@ -19,16 +20,11 @@ from volt_agent.api.models import (
     StartRunRequest,
     Triggered,
 )
-from volt_agent.api.temporal import (
-    TemporalGateway,
-    check_output_dir,
-    check_temporal,
-    check_workers,
-)
+from volt_agent.api.temporal import TemporalGateway, check_output_dir, check_temporal_and_workers
 from volt_agent.config import Settings
-from volt_agent.pipeline.service import prepare_run, start_run
+from volt_agent.pipeline.service import RunExistsError, prepare_run, start_run
 from volt_agent.pipeline.types import RunStatus
-from volt_agent.runs import RunDetail, RunSummary, cancel_run, get_run, list_runs, report_file
+from volt_agent.runs import RunDetail, RunSummary, cancel_run, get_run, list_runs, read_report
 from volt_agent.schedules import service as schedules
 from volt_agent.schedules.service import ScheduleSummary
 
@@ -75,14 +71,14 @@ def _gateway(request: Request) -> TemporalGateway:
 )
 async def health(request: Request) -> JSONResponse:
     """Temporal reachable, workers polling the pipeline's task queue, output folder writable.
-    200 when all pass, else 503; open (no token), for probes and monitors."""
+    200 when all pass, else 503; open (no token), for probes and monitors. Cheap: at most one
+    Temporal RPC (answers are reused for 2 s) and no writes."""
     settings = _settings(request)
-    temporal, client = await check_temporal(_gateway(request))
+    temporal, workers = await check_temporal_and_workers(
+        _gateway(request), settings.temporal.task_queue
+    )
     report = Health(
-        status="ok",
-        temporal=temporal,
-        workers=await check_workers(client, settings.temporal.task_queue),
-        output_dir=check_output_dir(settings),
+        status="ok", temporal=temporal, workers=workers, output_dir=check_output_dir(settings)
     )
     healthy = report.temporal.ok and report.workers.ok and report.output_dir.ok
     report.status = "ok" if healthy else "unhealthy"
@@ -108,17 +104,28 @@ async def get_runs(
     responses={**_CONFLICT, **_INVALID, **_UNAVAILABLE},
 )
 async def post_run(request: Request, body: StartRunRequest, who: Operator) -> RunStarted:
-    """Start a run; a worker on the pipeline's task queue executes it."""
-    params = prepare_run(
-        _settings(request),
-        start_date=body.start_date.isoformat(),
-        end_date=body.end_date.isoformat(),
-        users=",".join(body.users) if body.users else None,
-        start_from=body.start_from,
-        run_id=body.run_id,
-    )
+    """Start a run; a worker on the pipeline's task queue executes it.
+
+    A start from Toggl with the ``run_id`` of an existing run is 409 unless ``force``.
+    """
+    try:
+        params = prepare_run(
+            _settings(request),
+            start_date=body.start_date.isoformat(),
+            end_date=body.end_date.isoformat(),
+            users=",".join(body.users) if body.users else None,
+            start_from=body.start_from,
+            run_id=body.run_id,
+            force=body.force,
+        )
+    except RunExistsError as exc:
+        detail = (
+            f'run {exc.run_id} already exists: send "force": true to overwrite it,'
+            ' or "start_from": "fibery" to re-run only its Fibery stage'
+        )
+        raise HTTPException(status.HTTP_409_CONFLICT, detail) from None
     client = await _gateway(request).client()
-    handle = await start_run(client, params)
+    handle = await start_run(client, params, _settings(request).temporal.task_queue)
     logger.info("run %s started by %s", params.run_id, who.name)
     return RunStarted(run_id=params.run_id, workflow_id=handle.id)
 
@@ -146,18 +153,18 @@ async def post_cancel(request: Request, run_id: RunId, who: Operator) -> CancelR
 
 @runs_router.get(
     "/{run_id}/reports/{path:path}",
-    response_class=FileResponse,
+    response_class=Response,
     responses={
-        200: {"content": {"text/markdown": {}, "application/octet-stream": {}}},
+        200: {"content": {"text/markdown": {}, "text/html": {}, "application/octet-stream": {}}},
         **_NOT_FOUND,
     },
 )
-async def get_report(request: Request, run_id: RunId, path: str, _: Viewer) -> FileResponse:
-    """A file under the run's ``reports/`` folder (paths as listed in ``reports``).
-    Anything outside it — ``..``, encoded or not, absolute paths, symlinks out — is 404."""
-    target = report_file(_settings(request), run_id, path)
-    media = "text/markdown; charset=utf-8" if target.suffix == ".md" else None
-    return FileResponse(target, media_type=media)
+async def get_report(request: Request, run_id: RunId, path: str, _: Viewer) -> Response:
+    """A file under the run's ``reports/`` folder (paths as listed in ``reports``), from
+    the local folder or the bucket. Anything outside it — ``..``, encoded or not, absolute
+    paths, symlinks out — is 404."""
+    report = await asyncio.to_thread(read_report, _settings(request), run_id, path)
+    return Response(report.content, media_type=report.media_type)
 
 
 @schedules_router.get("", response_model=list[ScheduleSummary])

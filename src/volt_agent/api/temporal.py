@@ -8,28 +8,22 @@ The app starts whether or not Temporal answers: read endpoints fall back to the 
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 
-from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from volt_agent.api.models import Check
 from volt_agent.config import Settings
-from volt_agent.errors import ConfigError
+from volt_agent.errors import ConfigError, UserInputError
 from volt_agent.pipeline.client import connect
+from volt_agent.pipeline.service import check_output_dir as check_writable_folder
+from volt_agent.pipeline.service import workflow_pollers
 
 RETRY_SECONDS = 5.0
-POLLER_FRESH = timedelta(minutes=3)
-"""A worker long-polls for about a minute at a time; older pollers are gone."""
-RPC_TIMEOUT = timedelta(seconds=5)
-NORMAL = TaskQueueKind.TASK_QUEUE_KIND_NORMAL
+HEALTH_TTL_SECONDS = 2.0
+"""``/health`` answers from its last check for this long (it is open to anyone)."""
 
 Connector = Callable[[], Awaitable[Client]]
 
@@ -44,6 +38,8 @@ class TemporalGateway:
         self._error: ConfigError | None = None
         self._retry_at = 0.0
         self._lock = asyncio.Lock()
+        self.cached_health: tuple[float, Check, Check] | None = None
+        """``(monotonic time, temporal, workers)`` of the last ``/health`` check."""
 
     async def _connect(self) -> Client:
         client, _ = await connect(
@@ -72,61 +68,43 @@ class TemporalGateway:
             return None
 
 
-async def check_temporal(gateway: TemporalGateway) -> tuple[Check, Client | None]:
+async def check_temporal_and_workers(
+    gateway: TemporalGateway, task_queue: str
+) -> tuple[Check, Check]:
+    """Temporal reachable, and workers polling ``task_queue``: one ``DescribeTaskQueue`` RPC
+    (an answer proves Temporal is up), its result kept ``HEALTH_TTL_SECONDS`` so a burst of
+    probes of the open ``/health`` costs Temporal nothing more."""
+    cached = gateway.cached_health
+    if cached is not None and time.monotonic() - cached[0] < HEALTH_TTL_SECONDS:
+        return cached[1], cached[2]
+    temporal, workers = await _check_once(gateway, task_queue)
+    gateway.cached_health = (time.monotonic(), temporal, workers)
+    return temporal, workers
+
+
+async def _check_once(gateway: TemporalGateway, task_queue: str) -> tuple[Check, Check]:
+    unknown = Check(ok=False, detail="unknown: Temporal is not reachable")
     try:
         client = await gateway.client()
-        await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=RPC_TIMEOUT)
+        pollers = await workflow_pollers(client, task_queue)
     except ConfigError as exc:
-        return Check(ok=False, detail=str(exc)), None
+        return Check(ok=False, detail=str(exc)), unknown
     except RPCError as exc:
-        return Check(ok=False, detail=f"Temporal did not answer: {exc.message}"), None
-    return Check(ok=True, detail=f"namespace {client.namespace} reachable"), client
-
-
-async def check_workers(client: Client | None, task_queue: str) -> Check:
-    """Workers are present when both workflow and activity pollers polled recently."""
-    if client is None:
-        return Check(ok=False, detail="unknown: Temporal is not reachable")
-    fresh_after = datetime.now(UTC) - POLLER_FRESH
-    counts = {}
-    try:
-        for kind, name in (
-            (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, "workflow"),
-            (TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY, "activity"),
-        ):
-            response = await client.workflow_service.describe_task_queue(
-                DescribeTaskQueueRequest(
-                    namespace=client.namespace,
-                    task_queue=TaskQueue(
-                        name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL
-                    ),
-                    task_queue_type=kind,
-                ),
-                timeout=RPC_TIMEOUT,
-            )
-            counts[name] = sum(
-                1
-                for poller in response.pollers
-                if poller.last_access_time.ToDatetime(tzinfo=UTC) >= fresh_after
-            )
-    except RPCError as exc:
-        return Check(ok=False, detail=f"cannot describe task queue {task_queue}: {exc.message}")
-    ok = all(counts.values())
-    detail = (
-        f"task queue {task_queue}: {counts['workflow']} workflow"
-        f" and {counts['activity']} activity pollers"
-    )
-    return Check(ok=ok, detail=detail if ok else f"no worker polls {detail}")
+        return Check(ok=False, detail=f"Temporal did not answer: {exc.message}"), unknown
+    temporal = Check(ok=True, detail=f"namespace {client.namespace} reachable")
+    if pollers:
+        return temporal, Check(ok=True, detail=f"task queue {task_queue}: {pollers} worker(s)")
+    return temporal, Check(ok=False, detail=f"no worker polls task queue {task_queue}")
 
 
 def check_output_dir(settings: Settings) -> Check:
-    """The output folder exists (created if missing) and a file can be written in it."""
+    """The output folder is a writable folder, or can be created by the first run; checked
+    with ``os.access`` only: nothing is created or written."""
     root = settings.output_dir
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".health-", dir=root)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        return Check(ok=False, detail=f"{root} is not writable: {exc.strerror or exc}")
-    return Check(ok=True, detail=f"{root} is writable")
+        check_writable_folder(root)
+    except UserInputError as exc:
+        return Check(ok=False, detail=str(exc))
+    if root.is_dir():
+        return Check(ok=True, detail=f"{root} is writable")
+    return Check(ok=True, detail=f"{root} does not exist yet; the first run creates it")

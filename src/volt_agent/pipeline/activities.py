@@ -9,7 +9,9 @@ activity retry policy.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import math
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -33,20 +35,28 @@ from volt_agent.enrichment.run_schema import ensure_run_schema, load_run_schema
 from volt_agent.errors import (
     ConfigError,
     FatalSourceError,
+    QuotaWaitError,
     RateLimitedError,
     RetryableSourceError,
     UserInputError,
     VoltAgentError,
 )
 from volt_agent.metrics import PipelineMetrics
-from volt_agent.pipeline.enrichment_store import EnrichmentStore
+from volt_agent.pipeline.enrichment_store import EnrichmentStore, RunKey, RunStores
 from volt_agent.pipeline.fetch_journal import (
-    JOURNAL_FILE,
+    LEGACY_JOURNAL_FILE,
+    PAGES_DIR,
     FetchCheckpoint,
     PageJournal,
     checkpoint_from,
 )
-from volt_agent.pipeline.heartbeat import keeps_heartbeating
+from volt_agent.pipeline.heartbeat import (
+    Heartbeat,
+    checkpoint_heartbeat,
+    keeps_heartbeating,
+    longest_wait,
+)
+from volt_agent.pipeline.offload import load_model, save_model, save_text
 from volt_agent.pipeline.toggl_fetch import (
     check_completeness,
     mismatch_error,
@@ -59,6 +69,7 @@ from volt_agent.pipeline.types import (
     EnrichBatchResult,
     EnrichmentBatch,
     ExtractResult,
+    FailedBatchInput,
     FetchInput,
     FetchResult,
     LlmUsage,
@@ -74,10 +85,12 @@ from volt_agent.reporting.llm_usage import ReportTelemetry, collect_telemetry
 from volt_agent.reporting.writer import ReportWriter
 from volt_agent.sources.fibery import FiberyClient
 from volt_agent.sources.fibery_schema import check_enrichment_config
+from volt_agent.sources.http import waits_at_most
 from volt_agent.sources.pagination import PageCursor
 from volt_agent.sources.recording import RecordingTransport, masker_for, recording_transport
 from volt_agent.sources.toggl import TogglClient
 from volt_agent.storage.atomic import StorageError
+from volt_agent.storage.backends import open_storage
 from volt_agent.storage.run_folder import (
     ENRICHED_DATA,
     ENRICHMENT_PARTS_DIR,
@@ -101,7 +114,11 @@ NON_RETRYABLE = (FatalSourceError, UserInputError, ConfigError, StorageError)
 
 
 def classified(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Turn volt-agent errors into Temporal application errors of the right retryability."""
+    """Turn volt-agent errors into Temporal application errors of the right retryability.
+
+    A wait the API asked for (``Retry-After``, an hourly quota's reset) becomes the
+    ``next_retry_delay``: the attempt ends and Temporal retries it then, however far away.
+    """
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -114,14 +131,16 @@ def classified(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             raise ApplicationError(
                 str(exc), type=type(exc).__name__, next_retry_delay=delay
             ) from exc
+        except QuotaWaitError as exc:
+            raise ApplicationError(
+                str(exc),
+                type=type(exc).__name__,
+                next_retry_delay=timedelta(seconds=max(exc.resets_in, 1.0)),
+            ) from exc
         except (RetryableSourceError, VoltAgentError) as exc:
             raise ApplicationError(str(exc), type=type(exc).__name__) from exc
 
     return wrapper
-
-
-def folder_of(run: RunRef) -> RunFolder:
-    return RunFolder(run.output_dir, run.run_id)
 
 
 class PipelineActivities:
@@ -140,6 +159,7 @@ class PipelineActivities:
         """``record_dir`` (``--record``): the clients built here save every exchange there,
         masked (``sources.recording``). It is this worker's choice, never the workflow's."""
         self._settings = settings
+        self._storage = open_storage(settings)
         self._secrets = secrets
         self._writer = writer
         self._toggl = toggl
@@ -147,7 +167,8 @@ class PipelineActivities:
         self._record_dir = record_dir
         self._masker = masker_for(secrets) if record_dir is not None else None
         self._parser = DescriptionParser(settings.parsing)
-        self._stores: dict[str, EnrichmentStore] = {}
+        self._stores = RunStores()
+        """Per workflow run, never per path: a re-run of a run id must see its new files."""
         self.metrics = PipelineMetrics()
         """Replaced by the worker's (``build_worker``) when it exports metrics."""
 
@@ -197,6 +218,7 @@ class PipelineActivities:
             self.enrich_scrum_bug,
             self.enrich_product_feature,
             self.default_enrich_entity,
+            self.save_failed_batch,
             self.generate_person_reports,
             self.save_enriched_data,
             self.generate_team_report,
@@ -207,7 +229,7 @@ class PipelineActivities:
     @activity.defn(name="record_run_status")
     @classified
     async def record_run_status(self, update: RunStatusUpdate) -> None:
-        meta = record(folder_of(update.run), update)
+        meta = record(self._folder(update.run), update)
         self._sync_request_metrics()
         self.metrics.run_recorded(update, meta)
 
@@ -216,15 +238,28 @@ class PipelineActivities:
     @activity.defn(name="cleanup_toggl_stage")
     @classified
     async def cleanup_toggl_stage(self, run: RunRef) -> list[str]:
-        return folder_of(run).remove(RAW_TOGGL, JOURNAL_FILE, TOGGL_AGGREGATED, TOGGL_SUMMARY)
+        return self._folder(run).remove(
+            RAW_TOGGL, LEGACY_JOURNAL_FILE, PAGES_DIR, TOGGL_AGGREGATED, TOGGL_SUMMARY
+        )
 
     @activity.defn(name="fetch_toggl_data")
     @classified
     async def fetch_toggl_data(self, params: FetchInput) -> FetchResult:
-        """Fetch the range (plus the time-zone margin) page by page, heartbeating the cursor
-        after each stored page; check the sum against Toggl's totals; keep each person's
-        local days of the range."""
-        folder = folder_of(params.run)
+        """Fetch the range (plus the time-zone margin) page by page, checkpointing the cursor
+        after each stored page (``pipeline.fetch_journal``); check the sum against Toggl's
+        totals; keep each person's local days of the range.
+
+        The latest checkpoint is heartbeated all along, through every wait, and no single wait
+        outlasts ``WAIT_SHARE`` of the heartbeat timeout: a longer one (a far quota reset, a
+        long ``Retry-After``) ends the attempt with the wait as its ``next_retry_delay``, and
+        the retry resumes from the journal.
+        """
+        async with checkpoint_heartbeat() as heartbeat:
+            with waits_at_most(longest_wait(math.inf)):
+                return await self._fetch_toggl_data(params, heartbeat)
+
+    async def _fetch_toggl_data(self, params: FetchInput, heartbeat: Heartbeat) -> FetchResult:
+        folder = self._folder(params.run)
         toggl = self.toggl()
         requests_before = toggl.request_count
         plan = await plan_fetch(
@@ -232,7 +267,7 @@ class PipelineActivities:
         )
 
         checkpoint = checkpoint_from(activity.info().heartbeat_details)
-        journal = PageJournal(folder.file(JOURNAL_FILE))
+        journal = PageJournal(folder, activity.info().attempt)
         start = journal.resume_point(checkpoint)
         pages = resumed_from = start.pages
         earlier_requests = checkpoint.requests if checkpoint else 0
@@ -243,8 +278,9 @@ class PipelineActivities:
             point = FetchCheckpoint(
                 cursor=cursor, pages=pages, requests=requests, mismatches=mismatches, **flags
             )
-            activity.heartbeat(point.model_dump(mode="json"))
+            heartbeat.beat(point.model_dump(mode="json"))
 
+        progress(start.cursor)
         if not start.finished:
             page_iter = toggl.iter_time_entry_pages(
                 plan.start_date,
@@ -253,12 +289,14 @@ class PipelineActivities:
                 start.cursor,
                 workspace_id=plan.workspace_id,
             )
+            cursor = start.cursor
             async for page in page_iter:
-                journal.append(page)
+                journal.write(pages + 1, cursor, page)
                 pages += 1
-                progress(page.next_cursor)
+                cursor = page.next_cursor
+                progress(cursor)
 
-        fetched, stats = journal.read()
+        fetched, stats = journal.read(FetchCheckpoint(cursor=None, pages=pages))
         check = await check_completeness(
             toggl,
             plan,
@@ -267,7 +305,7 @@ class PipelineActivities:
             running_timers=stats.running_entries_dropped,
         )
         if not check.accepted:
-            journal.discard()
+            journal.discard(pages)
             first = mismatches == 0
             mismatches += 1
             pages = 0
@@ -294,8 +332,8 @@ class PipelineActivities:
             visibility=plan.visibility,
             entries=entries,
         )
-        folder.save(RAW_TOGGL, raw)
-        journal.discard()
+        await save_model(folder, RAW_TOGGL, raw)
+        journal.discard(pages)
         self.metrics.entries_fetched(len(entries))
         self._sync_request_metrics()
         dropped = (
@@ -323,9 +361,10 @@ class PipelineActivities:
     @activity.defn(name="aggregate_toggl_data")
     @classified
     async def aggregate_toggl_data(self, run: RunRef) -> AggregateResult:
-        folder = folder_of(run)
-        raw = folder.load(RAW_TOGGL, RawTogglData)
-        result = aggregate(
+        folder = self._folder(run)
+        raw = await load_model(folder, RAW_TOGGL, RawTogglData)
+        result = await asyncio.to_thread(
+            aggregate,
             raw.entries,
             raw.users,
             raw.start_date,
@@ -334,7 +373,7 @@ class PipelineActivities:
             default_timezone=raw.default_timezone,
             visibility=raw.visibility,
         )
-        folder.save(TOGGL_AGGREGATED, result)
+        await save_model(folder, TOGGL_AGGREGATED, result)
         stats = result.statistics
         return AggregateResult(
             users=stats.user_count,
@@ -349,10 +388,11 @@ class PipelineActivities:
     @classified
     @keeps_heartbeating
     async def generate_toggl_report(self, run: RunRef) -> ReportResult:
-        folder = folder_of(run)
+        folder = self._folder(run)
         with collect_telemetry() as telemetry:
-            text = await self._writer.toggl_summary(folder.load(TOGGL_AGGREGATED, TogglAggregated))
-        folder.save_text(TOGGL_SUMMARY, text)
+            aggregated = await load_model(folder, TOGGL_AGGREGATED, TogglAggregated)
+            text = await self._writer.toggl_summary(aggregated)
+        await save_text(folder, TOGGL_SUMMARY, text)
         return ReportResult(
             path=TOGGL_SUMMARY,
             writer=self._writer.name,
@@ -365,8 +405,8 @@ class PipelineActivities:
     @activity.defn(name="cleanup_fibery_stage")
     @classified
     async def cleanup_fibery_stage(self, run: RunRef) -> list[str]:
-        self._stores.pop(str(folder_of(run).path), None)
-        return folder_of(run).remove(
+        self._stores.drop(_workflow_run())
+        return self._folder(run).remove(
             FIBERY_SCHEMA,
             ENRICHED_DATA,
             ENRICHMENT_PARTS_DIR,
@@ -378,12 +418,12 @@ class PipelineActivities:
     @activity.defn(name="extract_fibery_entities")
     @classified
     async def extract_fibery_entities(self, run: RunRef) -> ExtractResult:
-        folder = folder_of(run)
+        folder = self._folder(run)
         if not folder.exists(TOGGL_AGGREGATED):
             raise UserInputError(
                 f"run {run.run_id} has no {TOGGL_AGGREGATED}: run the Toggl stage first"
             )
-        aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
+        aggregated = await load_model(folder, TOGGL_AGGREGATED, TogglAggregated)
         ids_by_type = referenced_entities(aggregated)
         enrichment = self._settings.enrichment
         queried = [key for key in ids_by_type if key != UNKNOWN_TYPE]
@@ -433,7 +473,7 @@ class PipelineActivities:
 
     async def _enrich(self, params: EnrichBatchInput, enricher_name: str) -> EnrichBatchResult:
         batch = params.batch
-        folder = folder_of(params.run)
+        folder = self._folder(params.run)
         store = self._store(folder)
         ids = store.batch_ids(batch.type_key, batch.index)
         if batch.type_key == UNKNOWN_TYPE:
@@ -466,13 +506,34 @@ class PipelineActivities:
         self._sync_request_metrics()
         return result
 
+    @activity.defn(name="save_failed_batch")
+    @classified
+    async def save_failed_batch(self, params: FailedBatchInput) -> EnrichBatchResult:
+        """The batch file of a batch whose enrichment failed for good: every entity of it as
+        ``status: error`` with the failure, so the run's files stay complete."""
+        batch = params.batch
+        store = self._store(self._folder(params.run))
+        entities = [
+            EnrichedEntity(
+                type_key=batch.type_key, public_id=public_id, status="error", error=params.error
+            )
+            for public_id in store.batch_ids(batch.type_key, batch.index)
+        ]
+        store.save_batch(batch.type_key, batch.index, entities)
+        result = EnrichBatchResult(
+            type_key=batch.type_key, index=batch.index, found=0, not_found=0, error=len(entities)
+        )
+        self.metrics.entities_enriched(batch.type_key, result.model_dump(include=STATUSES))
+        return result
+
     @activity.defn(name="generate_person_reports")
     @classified
     @keeps_heartbeating
     async def generate_person_reports(self, params: PersonReportInput) -> PersonReportsResult:
-        folder = folder_of(params.run)
+        folder = self._folder(params.run)
         store = self._store(folder)
-        aggregated = store.aggregated()
+        aggregated = await asyncio.to_thread(store.aggregated)
+        await asyncio.to_thread(store.index)
         users = {u.user_id: u for u in aggregated.users}
         missing = [uid for uid in params.user_ids if uid not in users]
         if missing:
@@ -485,7 +546,7 @@ class PipelineActivities:
                     user, store.entities_for(user), (aggregated.start_date, aggregated.end_date)
                 )
                 path = folder.individual_report(user_slug(user.user_name, user.user_id))
-                folder.save_text(path, text)
+                await save_text(folder, path, text)
                 paths.append(path)
                 activity.heartbeat(len(paths))
         return PersonReportsResult(
@@ -495,22 +556,11 @@ class PipelineActivities:
     @activity.defn(name="save_enriched_data")
     @classified
     async def save_enriched_data(self, run: RunRef) -> SaveEnrichedResult:
-        folder = folder_of(run)
-        store = self._store(folder)
-        entities = store.all_entities()
+        folder = self._folder(run)
+        data = await asyncio.to_thread(_merged, self._store(folder))
+        await save_model(folder, ENRICHED_DATA, data)
+        entities = data.entities
         statuses = [e.status for e in entities]
-        data = EnrichedData(
-            aggregated=store.aggregated(),
-            entities=entities,
-            statistics={
-                "entities": len(entities),
-                "found": statuses.count("found"),
-                "not_found": statuses.count("not_found"),
-                "error": statuses.count("error"),
-                "by_type": store.counts_by_type(),
-            },
-        )
-        folder.save(ENRICHED_DATA, data)
         kept = [len(e.comments) for e in entities]
         reported = [max(e.comment_count, len(e.comments)) for e in entities]
         return SaveEnrichedResult(
@@ -531,13 +581,13 @@ class PipelineActivities:
     @classified
     @keeps_heartbeating
     async def generate_team_report(self, run: RunRef) -> ReportResult:
-        folder = folder_of(run)
-        data = folder.load(ENRICHED_DATA, EnrichedData)
+        folder = self._folder(run)
+        data = await load_model(folder, ENRICHED_DATA, EnrichedData)
         with collect_telemetry() as telemetry:
             text = await self._writer.team_report(data)
-        folder.save_text(TEAM_SUMMARY, text)
-        folder.save_text(REPORT_HTML, render_html_report(data))
-        self._stores.pop(str(folder.path), None)
+        await save_text(folder, TEAM_SUMMARY, text)
+        await save_text(folder, REPORT_HTML, await asyncio.to_thread(render_html_report, data))
+        self._stores.drop(_workflow_run())
         return ReportResult(
             path=TEAM_SUMMARY,
             writer=self._writer.name,
@@ -551,11 +601,36 @@ class PipelineActivities:
             if client is not None:
                 self.metrics.sync_requests(source, client.stats)
 
+    def _folder(self, run: RunRef) -> RunFolder:
+        """The run's folder in this worker's own storage (``storage_url`` or ``output_dir``),
+        never the workflow's."""
+        return RunFolder(self._storage, run.run_id)
+
     def _store(self, folder: RunFolder) -> EnrichmentStore:
-        key = str(folder.path)
-        if key not in self._stores:
-            self._stores[key] = EnrichmentStore(folder)
-        return self._stores[key]
+        """The enrichment store of the calling activity's workflow run."""
+        return self._stores.get(_workflow_run(), folder)
+
+
+def _workflow_run() -> RunKey:
+    info = activity.info()
+    return (info.workflow_id or "", info.workflow_run_id or "")
+
+
+def _merged(store: EnrichmentStore) -> EnrichedData:
+    """``enriched_data.json``: the aggregate and every enriched entity of the run."""
+    entities = store.all_entities()
+    statuses = [e.status for e in entities]
+    return EnrichedData(
+        aggregated=store.aggregated(),
+        entities=entities,
+        statistics={
+            "entities": len(entities),
+            "found": statuses.count("found"),
+            "not_found": statuses.count("not_found"),
+            "error": statuses.count("error"),
+            "by_type": store.counts_by_type(),
+        },
+    )
 
 
 def _telemetry_fields(telemetry: ReportTelemetry) -> dict[str, Any]:

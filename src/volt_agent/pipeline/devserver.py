@@ -26,6 +26,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import uuid
 import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -52,6 +55,9 @@ LOCK_FILE = "temporal-server.lock"
 PROBE_TIMEOUT_SECONDS = 2.0
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
+USABLE_ATTEMPTS = 3
+TEMPORAL_DEFAULT_PORT = 7233
+"""The port of ``temporal server start-dev`` without ``--port``."""
 
 T = TypeVar("T")
 
@@ -61,21 +67,48 @@ _spawned: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
+class PortOwner:
+    """The ``temporal server start-dev`` process serving a port, from ``/proc``.
+
+    ``ours``: started by this checkout (its pid is in our pid file, or its database is ours);
+    ``db_path``: its ``--db-filename`` (``None``: in memory, or not told).
+    """
+
+    pid: int
+    argv: list[str]
+    db_path: Path | None
+    ours: bool
+
+    @property
+    def data_missing(self) -> bool:
+        """Its database file was deleted while it runs (e.g. another checkout was removed)."""
+        return self.db_path is not None and not self.db_path.exists()
+
+    def describe(self) -> str:
+        data = f"data {self.db_path}" if self.db_path else "in-memory data"
+        return f"pid {self.pid}, {data}{' (deleted)' if self.data_missing else ''}"
+
+
+@dataclass(frozen=True)
 class DevServerInfo:
     """Where to reach Temporal. ``embedded``: the local dev server (not ``TEMPORAL_ADDRESS``);
-    ``started``: this call started it; ``pid``: known only for servers volt-agent started."""
+    ``started``: this call started it; ``pid``: known only for servers volt-agent started;
+    ``foreign``: the reused dev server was started by another checkout (or by hand)."""
 
     address: str
     ui_url: str | None
     pid: int | None
     started: bool
     embedded: bool
+    foreign: PortOwner | None = None
 
 
 @dataclass(frozen=True)
 class DevServerStatus:
     """``running``: a Temporal server answers at ``address`` (for an external address: its
-    port accepts connections). ``pid`` is set when the server is the one volt-agent started."""
+    port accepts connections). ``pid`` is set when the server is the one volt-agent started;
+    ``owner``: the dev server process on the port, whoever started it; ``usable``: it runs,
+    its data file (if known) exists and it answers a request that needs its database."""
 
     running: bool
     address: str
@@ -84,6 +117,8 @@ class DevServerStatus:
     embedded: bool
     db_path: Path | None
     log_path: Path | None
+    owner: PortOwner | None = None
+    usable: bool = False
 
 
 def find_temporal_binary() -> Path:
@@ -164,6 +199,34 @@ async def _health_check(address: str, seconds: float) -> bool:
         return False
 
 
+def server_usable(address: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+    """Whether the server at ``address`` can serve work, not just health checks: a dev server
+    whose database was deleted still answers those but fails to start workflows (``shard
+    status unknown``) or load a task queue. One ``DescribeTaskQueue`` of a queue never used
+    before (a loaded queue keeps answering from memory), retried briefly."""
+    return _run_on_fresh_loop(lambda: _usable(address, timeout))
+
+
+async def _usable(address: str, seconds: float) -> bool:
+    for attempt in range(USABLE_ATTEMPTS):
+        try:
+            client = await asyncio.wait_for(
+                Client.connect(address, connect_timeout=timedelta(seconds=seconds)), seconds
+            )
+            await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=client.namespace,
+                    task_queue=TaskQueue(name=f"volt-agent-probe-{uuid.uuid4()}"),
+                ),
+                timeout=timedelta(seconds=seconds),
+            )
+            return True
+        except (TimeoutError, RuntimeError, RPCError):
+            if attempt + 1 < USABLE_ATTEMPTS:
+                await asyncio.sleep(0.5)
+    return False
+
+
 def _run_on_fresh_loop(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="temporal-probe") as pool:
         return pool.submit(lambda: asyncio.run(factory())).result()
@@ -193,7 +256,7 @@ def ensure_dev_server(
     address, ui_url = f"{LOOPBACK}:{port}", f"http://{LOOPBACK}:{ui_port}"
     data_dir = data_dir.resolve()
     if server_answers(address):
-        return DevServerInfo(address, ui_url, _our_pid(data_dir, port), False, embedded=True)
+        return _reused(address, ui_url, data_dir, port)
     if not start:
         raise ConfigError(
             f"no Temporal server answers on {address}: start one with `volt-agent server start`"
@@ -202,7 +265,7 @@ def ensure_dev_server(
     data_dir.mkdir(parents=True, exist_ok=True)
     with _start_lock(data_dir):
         if server_answers(address):  # another volt-agent started it while we waited
-            return DevServerInfo(address, ui_url, _our_pid(data_dir, port), False, embedded=True)
+            return _reused(address, ui_url, data_dir, port)
         if port_open(LOOPBACK, port):
             raise ConfigError(
                 f"{address} is in use by something that is not a Temporal server: free the port"
@@ -237,8 +300,89 @@ def ensure_dev_server(
     return DevServerInfo(address, ui_url, proc.pid, started=True, embedded=True)
 
 
-def stop_dev_server(data_dir: Path, *, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
-    """Stop the dev server whose pid is in ``{data_dir}/temporal-server.pid``.
+def _reused(address: str, ui_url: str, data_dir: Path, port: int) -> DevServerInfo:
+    """The server already answering on ``port``, if it can run work; else ``ConfigError``
+    naming the process and the fix (one line)."""
+    owner = port_owner(port, data_dir)
+    if (owner is not None and owner.data_missing) or not server_usable(address):
+        raise ConfigError(unusable_message(address, owner))
+    foreign = owner if owner is not None and not owner.ours else None
+    return DevServerInfo(
+        address, ui_url, _our_pid(data_dir, port), False, embedded=True, foreign=foreign
+    )
+
+
+def unusable_message(address: str, owner: PortOwner | None) -> str:
+    """One line: the dev server on ``address`` answers but cannot run work, and the fix."""
+    if owner is None:
+        return (
+            f"a Temporal server on {address} answers but cannot run workflows: stop it,"
+            " or set TEMPORAL_ADDRESS or temporal.dev_server_port to use another server"
+        )
+    why = "its data file is deleted" if owner.data_missing else "it cannot run workflows"
+    if owner.ours:
+        return (
+            f"the embedded Temporal dev server on {address} ({owner.describe()}) is broken:"
+            f" {why}; restart it with `volt-agent server stop` and run again"
+        )
+    return (
+        f"a Temporal dev server on {address} was started by another checkout"
+        f" ({owner.describe()}) and {why}: stop it with `kill {owner.pid}` or set"
+        " TEMPORAL_ADDRESS (or temporal.dev_server_port) to use another server"
+    )
+
+
+def port_owner(port: int, data_dir: Path) -> PortOwner | None:
+    """The ``temporal server start-dev`` process that serves ``port`` (``None``: none found,
+    e.g. another kind of server, or no ``/proc`` to look in)."""
+    if not Path("/proc/self/cmdline").exists():
+        return None
+    ours = _read_pid(data_dir.resolve() / PID_FILE)
+    our_db = data_dir.resolve() / DB_FILE
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        argv = _cmdline(pid)
+        if not argv or "start-dev" not in argv or _port_of(argv) != port or not _alive(pid):
+            continue
+        db_path = _db_of(pid, argv)
+        return PortOwner(pid, argv, db_path, ours=pid == ours or db_path == our_db)
+    return None
+
+
+def _port_of(argv: list[str]) -> int:
+    """The ``--port``/``-p`` of a ``temporal server start-dev`` argv (default 7233)."""
+    return int(_flag(argv, "--port", "-p") or TEMPORAL_DEFAULT_PORT)
+
+
+def _flag(argv: list[str], *names: str) -> str | None:
+    for name, value in itertools.pairwise(argv):
+        if name in names:
+            return value
+    for arg in argv:
+        for name in names:
+            if arg.startswith(f"{name}="):
+                return arg.partition("=")[2]
+    return None
+
+
+def _db_of(pid: int, argv: list[str]) -> Path | None:
+    value = _flag(argv, "--db-filename", "-f")
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_absolute():
+        with contextlib.suppress(OSError):
+            path = Path(os.readlink(f"/proc/{pid}/cwd")) / path
+    return path
+
+
+def stop_dev_server(
+    data_dir: Path, *, port: int | None = None, timeout: float = STOP_TIMEOUT_SECONDS
+) -> bool:
+    """Stop the dev server whose pid is in ``{data_dir}/temporal-server.pid`` or, without
+    one, the dev server on ``port`` whose database is ours. Never another checkout's.
 
     SIGTERM, then SIGKILL after ``timeout`` s; the pid file is removed. Returns False when no
     such server runs (a stale pid file, or one naming an unrelated process, is just removed).
@@ -246,7 +390,8 @@ def stop_dev_server(data_dir: Path, *, timeout: float = STOP_TIMEOUT_SECONDS) ->
     pid_path = data_dir.resolve() / PID_FILE
     pid = _read_pid(pid_path)
     if pid is None:
-        return False
+        owner = port_owner(port, data_dir) if port is not None else None
+        return owner is not None and owner.ours and _terminate(owner.pid, timeout)
     stopped = (pid in _spawned or _is_dev_server(pid)) and _terminate(pid, timeout)
     pid_path.unlink(missing_ok=True)
     return stopped
@@ -261,14 +406,18 @@ def dev_server_status(settings: TemporalSettings, data_dir: Path) -> DevServerSt
     data_dir = data_dir.resolve()
     port = settings.dev_server_port
     address = f"{LOOPBACK}:{port}"
+    running = server_answers(address)
+    owner = port_owner(port, data_dir)
     return DevServerStatus(
-        running=server_answers(address),
+        running=running,
         address=address,
         ui_url=f"http://{LOOPBACK}:{settings.dev_server_ui_port}",
         pid=_our_pid(data_dir, port),
         embedded=True,
         db_path=data_dir / DB_FILE,
         log_path=data_dir / LOG_FILE,
+        owner=owner,
+        usable=running and not (owner and owner.data_missing) and server_usable(address),
     )
 
 

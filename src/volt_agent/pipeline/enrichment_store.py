@@ -1,23 +1,32 @@
-"""Enrichment files of one run: the batch plan, one file per enriched batch, and a cached
-index of them for the person reports and ``save_enriched_data``.
+"""Enrichment files of one run: the batch plan, one file per enriched batch, and an index
+of them for the person reports and ``save_enriched_data``.
 
 Batch files are written atomically by the activity that produced them, so a batch retried
-after a crash simply overwrites its own file (at-least-once safe).
+after a crash simply overwrites its own file (at-least-once safe). What a store has loaded
+is shared only by activities of the same workflow run on one worker (``RunStores``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from pydantic import Field
 
 from volt_agent.domain.aggregation import UNKNOWN_TYPE
 from volt_agent.domain.models import EnrichedEntity, Model, TogglAggregated, UserAggregate
+from volt_agent.pipeline.offload import load_in_pieces
 from volt_agent.storage.run_folder import ENRICHMENT_PARTS_DIR, TOGGL_AGGREGATED, RunFolder
 
 PLAN_FILE = f"{ENRICHMENT_PARTS_DIR}/plan.json"
 EntityIndex = dict[tuple[str, str], EnrichedEntity]
+RunKey = tuple[str, str]
+"""A workflow run: ``(workflow_id, workflow_run_id)``; a re-run of a run id is a new key."""
 
 
 class PlannedBatch(Model):
@@ -50,6 +59,8 @@ class EnrichmentStore:
         self._plan: EnrichmentPlan | None = None
         self._aggregated: TogglAggregated | None = None
         self._index: EntityIndex | None = None
+        self._loading = threading.Lock()
+        """Loads may run in threads (``asyncio.to_thread``): one load of each file at a time."""
 
     def write_plan(self, ids_by_type: dict[str, list[str]], batch_size: int) -> list[PlannedBatch]:
         batches = [
@@ -63,9 +74,10 @@ class EnrichmentStore:
         return batches
 
     def plan(self) -> EnrichmentPlan:
-        if self._plan is None:
-            self._plan = self._folder.load(PLAN_FILE, EnrichmentPlan)
-        return self._plan
+        with self._loading:
+            if self._plan is None:
+                self._plan = load_in_pieces(self._folder, PLAN_FILE, EnrichmentPlan)
+            return self._plan
 
     def batch_ids(self, type_key: str, index: int) -> list[str]:
         for batch in self.plan().batches:
@@ -81,20 +93,24 @@ class EnrichmentStore:
         self._index = None
 
     def aggregated(self) -> TogglAggregated:
-        if self._aggregated is None:
-            self._aggregated = self._folder.load(TOGGL_AGGREGATED, TogglAggregated)
-        return self._aggregated
+        with self._loading:
+            if self._aggregated is None:
+                self._aggregated = load_in_pieces(self._folder, TOGGL_AGGREGATED, TogglAggregated)
+            return self._aggregated
 
     def index(self) -> EntityIndex:
         """Every enriched entity of the plan, by ``(type_key, public_id)``."""
-        if self._index is None:
-            index: EntityIndex = {}
-            for batch in self.plan().batches:
-                part = self._folder.load(batch_file(batch.type_key, batch.index), EnrichedBatch)
-                for entity in part.entities:
-                    index[(entity.type_key, entity.public_id)] = entity
-            self._index = index
-        return self._index
+        batches = self.plan().batches
+        with self._loading:
+            if self._index is None:
+                index: EntityIndex = {}
+                for batch in batches:
+                    name = batch_file(batch.type_key, batch.index)
+                    part = load_in_pieces(self._folder, name, EnrichedBatch)
+                    for entity in part.entities:
+                        index[(entity.type_key, entity.public_id)] = entity
+                self._index = index
+            return self._index
 
     def entities_for(self, user: UserAggregate) -> EntityIndex:
         index = self.index()
@@ -109,3 +125,73 @@ class EnrichmentStore:
         for entity in self.index().values():
             counts.setdefault(entity.type_key, Counter())[entity.status] += 1
         return {key: dict(sorted(c.items())) for key, c in sorted(counts.items())}
+
+
+@dataclass
+class _Entry:
+    store: EnrichmentStore
+    used_at: float
+
+
+class RunStores:
+    """Enrichment stores shared by the activities of one workflow run on this worker.
+
+    Keyed by the workflow run, never by path: a re-run of the same run id is a new workflow
+    run, so it starts from the files. An entry is dropped ``idle_seconds`` after its last use
+    (a timer on the event loop; a rolling window of person-report groups loads the aggregate
+    and the index once), so a finished, failed or cancelled run leaves nothing behind for
+    long. At most ``max_runs`` entries are kept; the least recently used goes first.
+    """
+
+    def __init__(
+        self,
+        *,
+        idle_seconds: float = 60.0,
+        max_runs: int = 2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._idle = idle_seconds
+        self._max_runs = max_runs
+        self._clock = clock
+        self._entries: dict[RunKey, _Entry] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: RunKey, folder: RunFolder) -> EnrichmentStore:
+        """The run's store, created on first use."""
+        self.expire()
+        entry = self._entries.pop(key, None) or _Entry(EnrichmentStore(folder), 0.0)
+        entry.used_at = self._clock()
+        self._entries[key] = entry
+        while len(self._entries) > self._max_runs:
+            del self._entries[next(iter(self._entries))]
+        self._arm_timer()
+        return entry.store
+
+    def drop(self, key: RunKey) -> None:
+        """Forget the run (its files changed, or it is done)."""
+        self._entries.pop(key, None)
+
+    def expire(self) -> None:
+        """Drop the entries unused for ``idle_seconds``."""
+        now = self._clock()
+        for key in [k for k, e in self._entries.items() if now - e.used_at >= self._idle]:
+            del self._entries[key]
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None or not self._entries:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        oldest = min(e.used_at for e in self._entries.values())
+        delay = max(0.0, oldest + self._idle - self._clock())
+        self._timer = loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.expire()
+        self._arm_timer()

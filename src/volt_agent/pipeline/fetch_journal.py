@@ -1,28 +1,52 @@
-"""The Toggl fetch's journal: pages stored as they arrive, so a retried fetch resumes.
+"""The Toggl fetch's page journal: page n stored as one object, so a retried fetch resumes.
 
-``fetch_toggl_data`` appends each page as one JSON line and then heartbeats a
-``FetchCheckpoint`` (the cursor after that page and how many pages are stored). A retried
-attempt reads the checkpoint from its heartbeat details, cuts the journal back to that many
-complete lines (dropping a page written after the last heartbeat, or torn by a crash) and
-continues from the cursor. A journal that lost pages the checkpoint counts cannot be resumed:
-the fetch then starts over. So does a fetch whose totals disagreed (``restart``); its
-checkpoint carries the number of such disagreements to the next attempt.
+``fetch_toggl_data`` saves report page n as ``toggl_pages/page-0000n.json`` (one atomic
+write through the ``RunFolder``; never an append) and then heartbeats a ``FetchCheckpoint``:
+how many pages are good and the cursor after the last of them. A retried attempt trusts
+exactly pages 1..N of its checkpoint, overwrites from page N+1 on, and never reads past N.
+No listing is needed: the checkpoint names every page there is to read.
+
+Why this is safe when two attempts overlap (a "zombie": an attempt Temporal gave up on after
+a heartbeat timeout that still runs, e.g. on a worker cut off from the server): each page
+records the cursor it was fetched from and the cursor after it (and, for diagnosis, the
+attempt that wrote it). Pages 1..N are used only when they form one chain from the start of
+the range: page 1 starts at the beginning, page k starts where page k-1 ends, and page N ends
+where the checkpoint says. A stale attempt's late write of page k either covers the same rows
+(same start and end: the same page, harmless to overwrite) or breaks the chain, and then the
+pages from k on are fetched again. The chain, not a content hash, is the check because a
+page's rows are not a pure function of its number: the page size can differ between attempts
+(``PageCursor.page_size``, stepped down when the server refuses one), and the chain stays
+sound then. A page missing from the chain (a stale attempt that finished and removed its
+pages) is handled the same way. The final read checks the chain again, as a stale attempt may
+write between the resume and the read; a broken one ends the attempt retryably
+(``BrokenJournalError``) and the next attempt resumes at the good prefix.
+
+A fetch whose totals disagreed (``restart``) starts over from page one; its checkpoint
+carries the number of such disagreements to the next attempt (``mismatches``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from volt_agent.domain.models import FetchStatistics, TimeEntry
-from volt_agent.sources.pagination import PageCursor
+from volt_agent.errors import VoltAgentError
+from volt_agent.sources.pagination import PageCursor, Position
 from volt_agent.sources.toggl_rows import TimeEntryPage, add_statistics
+from volt_agent.storage.atomic import StorageError
+from volt_agent.storage.run_folder import RunFolder
 
-JOURNAL_FILE = "raw_toggl_data.partial.jsonl"
+PAGES_DIR = "toggl_pages"
+LEGACY_JOURNAL_FILE = "raw_toggl_data.partial.jsonl"
+"""The line journal of earlier versions; only removed, never read."""
+_START: Position = PageCursor().position
+
+
+def page_name(number: int) -> str:
+    return f"{PAGES_DIR}/page-{number:05d}.json"
 
 
 class FetchCheckpoint(BaseModel):
@@ -51,6 +75,22 @@ def checkpoint_from(details: Sequence[Any]) -> FetchCheckpoint | None:
         return None
 
 
+class StoredPage(BaseModel):
+    """One report page as stored: its place in the chain and its rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int
+    attempt: int
+    """The activity attempt that fetched it (for diagnosis; the chain decides)."""
+    cursor: PageCursor | None
+    """Where it was fetched from (``None``: the start of the range)."""
+    next_cursor: PageCursor | None
+    """Where the page after it starts; ``None``: the last page."""
+    entries: list[TimeEntry]
+    stats: FetchStatistics
+
+
 class ResumePoint(NamedTuple):
     """Where a fetch attempt starts: after ``pages`` stored pages, at ``cursor``."""
 
@@ -61,62 +101,104 @@ class ResumePoint(NamedTuple):
     """Every page is stored already."""
 
 
+class BrokenJournalError(VoltAgentError):
+    """A stored page changed under this attempt (a stale attempt wrote or removed it)."""
+
+
+def _at(cursor: PageCursor | None) -> Position:
+    return _START if cursor is None else cursor.position
+
+
 class PageJournal:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    """The pages of one run's fetch, written by activity attempt ``attempt``."""
 
-    def resume(self, checkpoint: FetchCheckpoint | None) -> int:
-        """Keep the first ``checkpoint.pages`` complete lines (all gone without one)."""
-        keep = checkpoint.pages if checkpoint else 0
-        if keep <= 0 or not self.path.exists():
-            self.path.unlink(missing_ok=True)
-            return 0
-        lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
-        complete = [line for line in lines[:keep] if line.endswith("\n")]
-        self.path.write_text("".join(complete), encoding="utf-8")
-        return len(complete)
+    def __init__(self, folder: RunFolder, attempt: int = 1) -> None:
+        self.folder = folder
+        self.attempt = attempt
 
-    def append(self, page: TimeEntryPage) -> None:
-        line = {
-            "entries": [e.model_dump(mode="json") for e in page.entries],
-            "stats": page.stats.model_dump(),
-        }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as sink:
-            sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+    def write(self, number: int, cursor: PageCursor | None, page: TimeEntryPage) -> None:
+        """Store page ``number``, fetched from ``cursor``, replacing whatever was there."""
+        stored = StoredPage(
+            number=number,
+            attempt=self.attempt,
+            cursor=cursor,
+            next_cursor=page.next_cursor,
+            entries=page.entries,
+            stats=page.stats,
+        )
+        self.folder.save(page_name(number), stored)
 
-    def read(self) -> tuple[list[TimeEntry], FetchStatistics]:
-        """Every stored entry, duplicates across pages dropped and counted."""
+    def _load(self, number: int) -> StoredPage | None:
+        """Page ``number``; ``None`` when it is missing or unreadable (then fetched again)."""
+        try:
+            return self.folder.load(page_name(number), StoredPage)
+        except StorageError:
+            return None
+
+    def chain(self, checkpoint: FetchCheckpoint) -> list[StoredPage]:
+        """The longest run of pages 1..k (k ≤ ``checkpoint.pages``) that chain from the start;
+        page ``checkpoint.pages`` must also end at ``checkpoint.cursor``."""
+        pages: list[StoredPage] = []
+        after: PageCursor | None = None
+        for number in range(1, checkpoint.pages + 1):
+            page = self._load(number)
+            if page is None or page.number != number or _at(page.cursor) != _at(after):
+                break
+            last = number == checkpoint.pages
+            if last and _ends(page) != _ends_at(checkpoint.cursor):
+                break
+            pages.append(page)
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        return pages
+
+    def resume_point(self, checkpoint: FetchCheckpoint | None) -> ResumePoint:
+        """Where to go on from: after the good pages of ``checkpoint``.
+
+        Starts over (the first page) without a checkpoint, after a ``restart`` and when page 1
+        is not good; resumes after the last good page when a later one is not.
+        """
+        if checkpoint is None or checkpoint.restart or checkpoint.pages <= 0:
+            return ResumePoint(0, None, finished=False)
+        good = self.chain(checkpoint)
+        if not good:
+            return ResumePoint(0, None, finished=False)
+        last = good[-1]
+        return ResumePoint(len(good), last.next_cursor, finished=last.next_cursor is None)
+
+    def read(self, checkpoint: FetchCheckpoint) -> tuple[list[TimeEntry], FetchStatistics]:
+        """Every entry of pages 1..``checkpoint.pages``, duplicates across pages dropped and
+        counted; ``BrokenJournalError`` when those pages no longer form the chain."""
+        pages = self.chain(checkpoint)
+        if len(pages) != checkpoint.pages:
+            missing = len(pages) + 1
+            raise BrokenJournalError(
+                f"stored Toggl page {missing} of {checkpoint.pages} was replaced or removed by"
+                f" another attempt of this fetch; fetching again from page {missing}"
+            )
         entries: list[TimeEntry] = []
         stats = FetchStatistics()
         seen: set[int] = set()
-        if not self.path.exists():
-            return entries, stats
-        with self.path.open(encoding="utf-8") as source:
-            for line in source:
-                page = json.loads(line)
-                stats = add_statistics(stats, FetchStatistics.model_validate(page["stats"]))
-                for item in page["entries"]:
-                    entry = TimeEntry.model_validate(item)
-                    if entry.id in seen:
-                        stats.duplicates_dropped += 1
-                        stats.entries_kept -= 1
-                        continue
-                    seen.add(entry.id)
-                    entries.append(entry)
+        for page in pages:
+            stats = add_statistics(stats, page.stats)
+            for entry in page.entries:
+                if entry.id in seen:
+                    stats.duplicates_dropped += 1
+                    stats.entries_kept -= 1
+                    continue
+                seen.add(entry.id)
+                entries.append(entry)
         return entries, stats
 
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
+    def discard(self, pages: int) -> None:
+        """Remove pages 1..``pages`` (one by one: the folder may still be written to)."""
+        self.folder.remove(*(page_name(n) for n in range(1, pages + 1)))
 
-    def resume_point(self, checkpoint: FetchCheckpoint | None) -> ResumePoint:
-        """Cut the journal back to ``checkpoint`` and say where to go on from.
 
-        Starts over (an empty journal, the first page) without a checkpoint, after a
-        ``restart`` and when the journal holds fewer complete pages than the checkpoint counts.
-        """
-        usable = None if checkpoint is None or checkpoint.restart else checkpoint
-        pages = self.resume(usable)
-        if usable is None or usable.pages <= 0 or pages < usable.pages:
-            return ResumePoint(self.resume(None), None, finished=False)
-        return ResumePoint(pages, usable.cursor, finished=usable.cursor is None)
+def _ends(page: StoredPage) -> Position | None:
+    return None if page.next_cursor is None else page.next_cursor.position
+
+
+def _ends_at(cursor: PageCursor | None) -> Position | None:
+    return None if cursor is None else cursor.position

@@ -15,20 +15,76 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 
 from volt_agent.config import Secrets, Settings
 from volt_agent.errors import ConfigError, SourceError, UserInputError
-from volt_agent.pipeline.types import WORKFLOW_NAME, PipelineInput, Progress, StartFrom
+from volt_agent.pipeline.types import (
+    WORKFLOW_NAME,
+    PipelineInput,
+    Progress,
+    StartFrom,
+    WorkflowOptions,
+)
 from volt_agent.sources.toggl import TogglClient
-from volt_agent.storage.run_folder import TOGGL_AGGREGATED, RunFolder, new_run_id, validate_run_id
+from volt_agent.storage.run_folder import (
+    RUN_METADATA,
+    TOGGL_AGGREGATED,
+    new_run_id,
+    open_run_folder,
+    validate_run_id,
+)
 
 EMAIL_SHAPE = "@"
+RUN_QUEUE_PREFIX = "volt-agent-run-"
+"""Per-run task queues: only the in-process worker of the CLI that started the run polls one."""
+POLLER_FRESH = timedelta(minutes=3)
+"""A worker long-polls for about a minute at a time; older pollers are gone."""
+POLL_RPC_TIMEOUT = timedelta(seconds=5)
+WORKER_OWNED = (
+    "storage (output_dir), tokens, parsing, enrichment and the Toggl, Fibery, LLM and API settings"
+)
+RUN_OWNED = "dates, users, run id, start stage, timeouts, retry policy and report grouping"
+
+
+def no_worker_notice(config: Path | None) -> str:
+    """The one line ``run --no-worker`` prints: which settings the run carries, which not."""
+    source = str(config) if config is not None else "this process's configuration"
+    return (
+        f"--no-worker: the workers use their own {WORKER_OWNED}; this run takes only its"
+        f" {RUN_OWNED} from {source}"
+    )
+
+
+class RunExistsError(UserInputError):
+    """A start from Toggl would overwrite an earlier run's folder; it needs ``force``."""
+
+    def __init__(self, run_id: str, folder: str) -> None:
+        super().__init__(
+            f"run {run_id} already exists in {folder}: pass --force to overwrite it,"
+            " or --start-from fibery to re-run only its Fibery stage"
+        )
+        self.run_id = run_id
+        self.folder = folder
 
 
 def workflow_id_for(run_id: str) -> str:
     return f"toggl-fibery-{run_id}"
+
+
+def run_task_queue(run_id: str) -> str:
+    """The run's own task queue (Temporal's worker-specific task queue pattern): a run started
+    with an in-process worker runs its workflow and every activity there, so that worker never
+    takes other runs' work and other workers never take this run's."""
+    return f"{RUN_QUEUE_PREFIX}{run_id}"
+
+
+def is_run_task_queue(task_queue: str) -> bool:
+    return task_queue.startswith(RUN_QUEUE_PREFIX)
 
 
 def parse_date(value: str, option: str) -> date:
@@ -48,8 +104,13 @@ def prepare_run(
     run_id: str | None = None,
     output_dir: Path | None = None,
     now: datetime | None = None,
+    force: bool = False,
 ) -> PipelineInput:
-    """A validated workflow input; raises ``UserInputError`` with a one-line fix."""
+    """A validated workflow input; raises ``UserInputError`` with a one-line fix.
+
+    A start from Toggl with the ``run_id`` of a run that has a ``run_metadata.json`` would
+    wipe that run: it raises ``RunExistsError`` unless ``force``.
+    """
     start = parse_date(start_date, "--start-date")
     end = parse_date(end_date, "--end-date")
     if end < start:
@@ -63,23 +124,27 @@ def prepare_run(
     user_list = _parse_users(users)
     if output_dir is not None:
         settings = settings.model_copy(update={"output_dir": output_dir})
-    check_output_dir(settings.output_dir)
+    if not settings.storage_url:  # a bucket is checked by its first read
+        check_output_dir(settings.output_dir)
     if start_from == "fibery":
         if not run_id:
             raise UserInputError("--start-from fibery needs --run-id of an earlier run")
-        folder = RunFolder(settings.output_dir, validate_run_id(run_id))
+        folder = open_run_folder(settings, validate_run_id(run_id))
         if not folder.exists(TOGGL_AGGREGATED):
             raise UserInputError(
-                f"run {run_id} has no {TOGGL_AGGREGATED} in {folder.path}:"
+                f"run {run_id} has no {TOGGL_AGGREGATED} in {folder.location()}:"
                 " re-run it from toggl or pick another --run-id"
             )
     elif run_id is not None:
-        validate_run_id(run_id)
+        folder = open_run_folder(settings, validate_run_id(run_id))
+        if not force and folder.exists(RUN_METADATA):
+            raise RunExistsError(run_id, folder.location())
     if run_id is None:
         run_id = new_run_id(now or datetime.now(UTC))
-        if RunFolder(settings.output_dir, run_id).path.exists():
+        fresh = open_run_folder(settings, run_id)
+        if fresh.present():
             raise UserInputError(
-                f"run {run_id} already exists in {settings.output_dir}:"
+                f"run {run_id} already exists in {fresh.storage.location()}:"
                 " start again in a second or pass --run-id"
             )
     return PipelineInput(
@@ -88,7 +153,7 @@ def prepare_run(
         users=user_list,
         start_from=start_from,
         run_id=run_id,
-        config=settings,
+        options=WorkflowOptions.from_settings(settings),
     )
 
 
@@ -174,13 +239,12 @@ def visibility_warning(token_user: str) -> str:
 
 
 async def check_before_start(
-    params: PipelineInput, secrets: Secrets, *, in_process_worker: bool
+    settings: Settings, params: PipelineInput, secrets: Secrets, *, in_process_worker: bool
 ) -> list[str]:
     """Everything that can be checked before a workflow starts; raises with one line.
 
     Returns one-line warnings for the caller to show before the run starts.
     """
-    settings = params.config
     if in_process_worker:
         check_worker_credentials(settings, secrets, params.start_from)
     if params.start_from != "toggl":
@@ -188,17 +252,36 @@ async def check_before_start(
     return await check_toggl_access(settings, secrets, params.users)
 
 
-async def start_run(client: Client, params: PipelineInput) -> WorkflowHandle[object, object]:
-    settings = params.config
+async def start_run(
+    client: Client, params: PipelineInput, task_queue: str
+) -> WorkflowHandle[object, object]:
+    """Start the run on ``task_queue``: the shared queue of the long-lived workers
+    (``temporal.task_queue``), or ``run_task_queue(run_id)`` for an in-process worker."""
+    timeout = _seconds(params.options.workflow_timeout_seconds)
     return await client.start_workflow(
         WORKFLOW_NAME,
         params,
         id=workflow_id_for(params.run_id),
-        task_queue=settings.temporal.task_queue,
-        execution_timeout=_seconds(settings.temporal.workflow_timeout_seconds),
-        run_timeout=_seconds(settings.temporal.workflow_timeout_seconds),
+        task_queue=task_queue,
+        execution_timeout=timeout,
+        run_timeout=timeout,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
+
+
+async def workflow_pollers(client: Client, task_queue: str) -> int:
+    """Workers that polled ``task_queue`` for workflow tasks in the last ``POLLER_FRESH`` (one
+    RPC). Every volt-agent worker polls workflow and activity tasks of its queue together."""
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        ),
+        timeout=POLL_RPC_TIMEOUT,
+    )
+    fresh_after = datetime.now(UTC) - POLLER_FRESH
+    return sum(1 for p in response.pollers if p.last_access_time.ToDatetime(UTC) >= fresh_after)
 
 
 async def query_progress(handle: WorkflowHandle[object, object]) -> Progress:

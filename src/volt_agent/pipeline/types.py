@@ -6,12 +6,11 @@ Everything here is visible in the Temporal UI, so nothing here may hold a token.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from volt_agent.config import Settings
+from volt_agent.config import ReportSettings, RetrySettings, Settings
 from volt_agent.domain.models import CompletenessCheck, FetchStatistics
 
 WORKFLOW_NAME = "TogglFiberyPipeline"
@@ -23,25 +22,79 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PipelineInput(Message):
+class Durable(BaseModel):
+    """A message kept in Temporal for weeks (workflow and schedule inputs, scheduled activity
+    inputs): unknown keys are ignored, so inputs written by older or newer code still load."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class RetryOptions(RetrySettings):
+    """``retry`` of the run's settings, as the workflow's activity retry policy."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class ReportOptions(ReportSettings):
+    """``reports`` of the run's settings: how person reports are grouped and fanned out."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class WorkflowOptions(Durable):
+    """What the workflow itself uses: timeouts, the retry policy and the report fan-out.
+
+    Everything else (storage, tokens, parsing, enrichment, the Toggl/Fibery/LLM settings) is
+    the worker's own configuration and never travels in the input.
+    """
+
+    workflow_timeout_seconds: int = Field(14400, gt=0)
+    retry: RetryOptions = Field(default_factory=RetryOptions)
+    reports: ReportOptions = Field(default_factory=ReportOptions)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkflowOptions:
+        return cls.model_validate(_options_of(settings.model_dump(mode="json")))
+
+
+def _options_of(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``WorkflowOptions`` fields of a (dumped) ``Settings``."""
+    temporal = config.get("temporal") or {}
+    options: dict[str, Any] = {"retry": config.get("retry"), "reports": config.get("reports")}
+    options["workflow_timeout_seconds"] = temporal.get("workflow_timeout_seconds")
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def legacy_config_to_options(data: Any) -> Any:
+    """Inputs written before ``options`` carried the whole ``Settings`` as ``config``: their
+    timeouts, retry policy and report fan-out become ``options``; the rest is dropped."""
+    if isinstance(data, dict) and "options" not in data and isinstance(data.get("config"), dict):
+        return {**data, "options": _options_of(data["config"])}
+    return data
+
+
+class PipelineInput(Durable):
+    """The input of ``TogglFiberyPipeline``: the run, its dates and users, and the options
+    the workflow uses; never a filesystem root or a token (the worker owns those)."""
+
     start_date: date
     end_date: date
     users: list[str] | None = None
     start_from: StartFrom = "toggl"
     run_id: str
-    config: Settings = Field(default_factory=Settings)
-    """Non-secret settings snapshot; tokens stay in the worker's environment."""
+    options: WorkflowOptions = Field(default_factory=WorkflowOptions)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_config(cls, data: Any) -> Any:
+        return legacy_config_to_options(data)
 
 
-class RunRef(Message):
-    """Where a run's files live. Activities read and write there and return only counts."""
+class RunRef(Durable):
+    """Which run an activity works on. Where its files live is the worker's ``output_dir``;
+    activities read and write there and return only counts."""
 
-    output_dir: Path
     run_id: str
-
-    @property
-    def folder(self) -> Path:
-        return self.output_dir / self.run_id
 
 
 class RunStatusUpdate(Message):
@@ -158,6 +211,14 @@ class EnrichBatchResult(Message):
     error: int
 
 
+class FailedBatchInput(Message):
+    """A batch whose enrichment failed for good: its entities become ``error`` rows."""
+
+    run: RunRef
+    batch: EnrichmentBatch
+    error: str
+
+
 class PersonReportInput(Message):
     run: RunRef
     user_ids: list[int]
@@ -204,3 +265,6 @@ class Progress(Message):
     details: dict[str, TypeProgress] = Field(default_factory=dict)
     rate_per_second: float | None = None
     """Work items (batches, users) finished per second in the current activity."""
+    waiting: str | None = None
+    """What the run waits for (``pipeline.waits``): set by the client that follows the run
+    from Temporal's description of it, never by the workflow."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -58,6 +59,9 @@ def build_worker(
     *,
     task_queue: str | None = None,
 ) -> Worker:
+    """A worker on ``task_queue``: by default the shared ``temporal.task_queue`` of the
+    long-lived workers; an in-process worker of ``volt-agent run`` / ``show-run --follow``
+    passes its run's own queue (``service.run_task_queue``) so it takes no other run's work."""
     limits = settings.worker
     # Pipeline metrics go to the client's runtime: exported when it was built with
     # ``metrics.metrics_runtime``, a no-op otherwise.
@@ -70,4 +74,5 @@ def build_worker(
         max_concurrent_activities=limits.max_concurrent_activities,
         max_concurrent_local_activities=limits.max_concurrent_local_activities,
         max_concurrent_workflow_tasks=limits.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=limits.graceful_shutdown_seconds),
     )

@@ -8,17 +8,18 @@ batches and users, never with time entries.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from volt_agent.config import RetrySettings, Settings
+    from volt_agent.config import RetrySettings
     from volt_agent.pipeline.rolling_window import process_with_rolling_window
     from volt_agent.pipeline.types import (
         WORKFLOW_NAME,
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         EnrichBatchResult,
         EnrichmentBatch,
         ExtractResult,
+        FailedBatchInput,
         FetchInput,
         FetchResult,
         PersonReportInput,
@@ -55,6 +57,16 @@ ZERO_MATCHED = "zero_matched"
 RUNNING_TIMERS = "toggl_running_timers"
 """Silent failures: a run that did everything right with nothing. Recorded as warnings
 ``"{kind}: {message}"`` in ``run_metadata.json`` and counted by the worker's metrics."""
+BATCH_FAILED = "enrichment_batch_failed"
+"""A batch that failed for good: its entities are ``error`` rows, the run goes on."""
+MAX_BATCH_WARNINGS = 20
+DEGRADE_FAILED_BATCHES = "degrade-failed-batches"
+"""``workflow.patched`` id: histories from before it failed the run on a failed batch."""
+FATAL_BATCH_ERRORS = frozenset(
+    {"ConfigError", "UserInputError", "AuthError", "FeatureNotEnabledError", "StorageError"}
+)
+"""Batch errors that fail the run at once: every other batch would meet them too, and only
+the user can fix them (settings, tokens, the plan, the disk)."""
 
 
 def retry_policy(settings: RetrySettings) -> RetryPolicy:
@@ -73,6 +85,22 @@ def retry_policy(settings: RetrySettings) -> RetryPolicy:
             "StorageError",
         ],
     )
+
+
+def fetch_options(retry: RetrySettings, workflow_timeout_seconds: int) -> dict[str, Any]:
+    """The Toggl fetch: bounded by time, not by attempts.
+
+    A used-up hourly quota ends an attempt with the reset as its ``next_retry_delay``, and
+    each attempt resumes from the page journal, so attempts are not counted
+    (``maximum_attempts=0``); ``retry.fetch_schedule_to_close_seconds`` (at most the workflow
+    timeout) bounds the whole fetch, waits included.
+    """
+    limit = min(retry.fetch_schedule_to_close_seconds, workflow_timeout_seconds)
+    return {
+        "schedule_to_close_timeout": timedelta(seconds=limit),
+        "heartbeat_timeout": timedelta(seconds=retry.heartbeat_timeout_seconds),
+        "retry_policy": dataclasses.replace(retry_policy(retry), maximum_attempts=0),
+    }
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -116,8 +144,8 @@ class TogglFiberyPipeline:
     async def run(self, params: PipelineInput) -> SaveEnrichedResult | AggregateResult:
         self._started = workflow.now()
         self._params = params
-        self._settings: Settings = params.config
-        self._run = RunRef(output_dir=self._settings.output_dir, run_id=params.run_id)
+        self._run_options = params.options
+        self._run = RunRef(run_id=params.run_id)
         self._progress = Progress(run_id=params.run_id, activities_total=ACTIVITIES_TOTAL)
         self._statistics: dict[str, Any] = {}
         self._warnings: list[str] = []
@@ -188,7 +216,7 @@ class TogglFiberyPipeline:
                 " descriptions carry '#id [Space] [Type]' and parsing.id_pattern"
             )
         await self._enrich(plan)
-        reports = self._settings.reports
+        reports = self._run_options.reports
         groups = [
             plan.user_ids[i : i + reports.users_per_activity]
             for i in range(0, len(plan.user_ids), reports.users_per_activity)
@@ -219,6 +247,7 @@ class TogglFiberyPipeline:
             key: TypeProgress(done=0, total=count) for key, count in plan.entities_by_type.items()
         }
         counts = {"found": 0, "not_found": 0, "error": 0}
+        self._failed_batches = 0
 
         def done(batch: EnrichmentBatch, result: EnrichBatchResult) -> None:
             self._advance()
@@ -230,16 +259,67 @@ class TogglFiberyPipeline:
             *(
                 process_with_rolling_window(
                     batches,
-                    lambda b: self._execute(
-                        b.activity, EnrichBatchInput(run=self._run, batch=b), EnrichBatchResult
-                    ),
+                    self._enrich_batch,
                     plan.max_concurrent_by_type.get(key, 1),
                     on_done=done,
                 )
                 for key, batches in sorted(by_type.items())
             )
         )
-        self._statistics["enrichment_batches"] = {"batches": len(plan.batches), **counts}
+        statistics = {"batches": len(plan.batches), **counts}
+        if self._failed_batches:
+            statistics["failed_batches"] = self._failed_batches
+            unlisted = self._failed_batches - MAX_BATCH_WARNINGS
+            if unlisted > 0:
+                self._warnings.append(
+                    f"{BATCH_FAILED}: {unlisted} more batch(es) failed the same way"
+                    " (statistics.enrichment_batches.failed_batches counts them all)"
+                )
+        self._statistics["enrichment_batches"] = statistics
+
+    async def _enrich_batch(self, batch: EnrichmentBatch) -> EnrichBatchResult:
+        """One batch; one that fails for good (retries used up, or a non-retryable source
+        error that is not about configuration) becomes ``error`` rows and a warning."""
+        try:
+            result: EnrichBatchResult = await workflow.execute_activity(
+                batch.activity,
+                EnrichBatchInput(run=self._run, batch=batch),
+                result_type=EnrichBatchResult,
+                **self._enrich_options(),
+            )
+        except ActivityError as err:
+            if not _degradable(err) or not workflow.patched(DEGRADE_FAILED_BATCHES):
+                raise
+            message = _batch_failure(err)
+            self._failed_batches += 1
+            if self._failed_batches <= MAX_BATCH_WARNINGS:
+                self._warnings.append(
+                    f"{BATCH_FAILED}: {batch.type_key} batch {batch.index}: {message}"
+                )
+            failed: EnrichBatchResult = await workflow.execute_local_activity(
+                "save_failed_batch",
+                FailedBatchInput(run=self._run, batch=batch, error=message),
+                result_type=EnrichBatchResult,
+                start_to_close_timeout=timedelta(seconds=self._retry().activity_timeout_seconds),
+                retry_policy=retry_policy(self._retry()),
+            )
+            return failed
+        return result
+
+    def _enrich_options(self) -> dict[str, Any]:
+        """Enrichment batches retry for ``retry.enrichment_schedule_to_close_seconds`` with no
+        attempt limit (a Fibery outage of minutes is waited out); 0 keeps ``maximum_attempts``."""
+        options = self._options()
+        bound = self._retry().enrichment_schedule_to_close_seconds
+        if bound:
+            options["schedule_to_close_timeout"] = timedelta(seconds=bound)
+            options["retry_policy"] = dataclasses.replace(
+                options["retry_policy"], maximum_attempts=0
+            )
+        return options
+
+    def _retry(self) -> RetrySettings:
+        return self._run_options.retry
 
     # ----------------------------------------------------------------- helpers
 
@@ -268,17 +348,14 @@ class TogglFiberyPipeline:
     def _options(self, *, heartbeat: bool = False) -> dict[str, Any]:
         """Every activity heartbeats, so a dead worker is noticed within the heartbeat timeout.
 
-        ``heartbeat``: the activity checkpoints its own progress (the Toggl fetch); it may run
-        as long as the workflow, kept alive by those heartbeats, and resumes when retried.
+        ``heartbeat``: the activity checkpoints its own progress (the Toggl fetch); see
+        ``fetch_options``.
         """
-        retry = self._settings.retry
-        limit = (
-            self._settings.temporal.workflow_timeout_seconds
-            if heartbeat
-            else retry.activity_timeout_seconds
-        )
+        retry = self._run_options.retry
+        if heartbeat:
+            return fetch_options(retry, self._run_options.workflow_timeout_seconds)
         return {
-            "start_to_close_timeout": timedelta(seconds=limit),
+            "start_to_close_timeout": timedelta(seconds=retry.activity_timeout_seconds),
             "heartbeat_timeout": timedelta(seconds=retry.heartbeat_timeout_seconds),
             "retry_policy": retry_policy(retry),
         }
@@ -312,8 +389,10 @@ class TogglFiberyPipeline:
             name,
             arg,
             result_type=result_type,
-            start_to_close_timeout=timedelta(seconds=self._settings.retry.activity_timeout_seconds),
-            retry_policy=retry_policy(self._settings.retry),
+            start_to_close_timeout=timedelta(
+                seconds=self._run_options.retry.activity_timeout_seconds
+            ),
+            retry_policy=retry_policy(self._run_options.retry),
         )
         return result
 
@@ -337,7 +416,6 @@ class TogglFiberyPipeline:
                 "end_date": self._params.end_date.isoformat(),
                 "users": self._params.users,
                 "start_from": self._params.start_from,
-                "output_dir": str(self._settings.output_dir),
             },
             stage_completed=stage_completed,
             stage_failed=stage_failed,
@@ -359,6 +437,29 @@ class TogglFiberyPipeline:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    found = [err]
+    while found[-1].__cause__ is not None:
+        found.append(found[-1].__cause__)
+    return found
+
+
+def _degradable(err: ActivityError) -> bool:
+    """A batch failure the run survives: not a cancellation, not a configuration error."""
+    if any(isinstance(e, CancelledError) for e in _chain(err)):
+        return False
+    return _root_type(err) not in FATAL_BATCH_ERRORS
+
+
+def _batch_failure(err: ActivityError) -> str:
+    """One line: the batch's last error, and the timeout that ended its retries if one did."""
+    message = _root_message(err)
+    timeout = next((e for e in _chain(err) if isinstance(e, TimeoutError)), None)
+    if timeout is None or _root(err) is timeout:
+        return message
+    return f"{timeout.message}; last error: {message}"
 
 
 def _root(err: BaseException) -> BaseException:

@@ -7,6 +7,12 @@ from a prompt in ``llm.prompts_dir``; each section is cleaned, checked against t
 empty or not grounded is left to the template text and recorded as a warning (collected by
 the activity into ``run_metadata.json``). Calls, tokens and warnings go to
 ``llm_usage.current_telemetry()``.
+
+When the endpoint cannot answer (``LLM_UNAVAILABLE``: connection errors, timeouts, 5xx, 429
+after the client's retries, an exhausted account quota, an answer of the wrong shape) the
+report is the template writer's, with a warning; the activity's later reports then skip the
+LLM. A rejected key (401/403) or a refused request (400/404/422: usually ``llm.model``)
+still fails the run at once: those are settings to fix, and the first report says so.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pydantic import SecretStr
 
 from volt_agent.config import LlmSettings
 from volt_agent.domain.models import EnrichedData, EnrichedEntity, TogglAggregated, UserAggregate
+from volt_agent.errors import QuotaExceededError, ResponseFormatError, RetryableSourceError
 from volt_agent.reporting.grounding import Facts, check_narrative, clean_narrative, facts_from_users
 from volt_agent.reporting.insights import InsightSettings
 from volt_agent.reporting.llm_client import ChatClient, OpenAIChatClient
@@ -37,6 +44,8 @@ from volt_agent.reporting.writer import TEMPLATE_WRITER_NOTE, TemplateReportWrit
 from volt_agent.storage.run_folder import user_slug
 
 EXECUTIVE = "## Executive summary"
+LLM_UNAVAILABLE = (RetryableSourceError, QuotaExceededError, ResponseFormatError)
+"""Errors of an endpoint that cannot answer now: the report falls back to the template."""
 
 TOGGL_SECTIONS = (
     NarrativeSection("summary", EXECUTIVE, "append"),
@@ -109,7 +118,13 @@ class LlmReportWriter:
                 f"{label}: the data exceeds llm.input_char_budget even with every text cut;"
                 " ids and hours were kept"
             )
-        completion = await self._client.complete(prompt.system, prompt.user)
+        if telemetry.llm_unavailable is not None:
+            return self._unavailable(label, skeleton, "not asked: it failed earlier in this batch")
+        try:
+            completion = await self._client.complete(prompt.system, prompt.user)
+        except LLM_UNAVAILABLE as exc:
+            telemetry.llm_unavailable = str(exc)
+            return self._unavailable(label, skeleton, str(exc))
         telemetry.add_call(completion.prompt_tokens, completion.completion_tokens)
         accepted, problems = self.accept(completion.text, prompt.sections, facts)
         if completion.finish_reason == "length" and accepted:
@@ -144,6 +159,18 @@ class LlmReportWriter:
                 continue
             accepted[key] = text
         return accepted, problems
+
+    def _unavailable(self, label: str, skeleton: str, reason: str) -> str:
+        """The template writer's report, its note and a warning saying the LLM did not answer."""
+        current_telemetry().warn(
+            f"{label}: the LLM did not answer ({reason}); the template text was kept"
+        )
+        note = (
+            f"Written by the built-in template writer: the LLM model"
+            f" {inline(self._settings.model, 80)} did not answer (see warnings in"
+            " run_metadata.json)."
+        )
+        return replace_note(skeleton, TEMPLATE_WRITER_NOTE, note)
 
     def _note(self, problems: Sequence[str]) -> str:
         note = (

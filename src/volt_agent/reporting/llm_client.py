@@ -1,8 +1,9 @@
 """One chat completion against any OpenAI-compatible endpoint, with errors classified once.
 
-The official ``openai`` client does no retries here (``max_retries=0``): a transient failure
-becomes ``RetryableSourceError`` and the Temporal activity retry policy decides when to try
-again. Error messages never contain the API key (nor the server's echo of it).
+The official ``openai`` client retries a call ``llm.max_retries`` times on 408/409/429/5xx,
+timeouts and connection errors (exponential backoff, ``Retry-After`` honoured); what still
+fails becomes ``RetryableSourceError`` (the writer then keeps the template text). Error
+messages never contain the API key (nor the server's echo of it).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class OpenAIChatClient:
             api_key=self._api_key.get_secret_value(),
             base_url=self.base_url,
             timeout=self._settings.timeout_seconds,
-            max_retries=0,
+            max_retries=self._settings.max_retries,
         )
 
     async def complete(self, system: str, user: str) -> Completion:

@@ -26,6 +26,9 @@ class ReportTelemetry:
     completion_tokens: int = 0
     warnings: list[str] = field(default_factory=list)
     dropped_warnings: int = 0
+    llm_unavailable: str | None = None
+    """Why a call of this activity found the LLM unavailable: its later reports skip the LLM
+    (one outage costs one call's retries per activity, not one per report)."""
 
     def add_call(self, prompt_tokens: int, completion_tokens: int) -> None:
         self.calls += 1

@@ -94,6 +94,8 @@ class TogglSimulatorOptions(SimulatorOptions):
     """``/me`` and ``/me/*`` requests per hour; ``None``: no quota and no quota headers."""
     quota_window: QuotaWindow = "sliding"
     """``sliding``: any 60 minutes; ``fixed``: 60 minutes from the first request, then reset."""
+    quota_window_seconds: float = 3600.0
+    """The quota window's length: Toggl's hour, or a few seconds to test waits for a reset."""
     feature_gated_endpoints: frozenset[str] = frozenset()
     """Endpoint names (``TOGGL_ENDPOINTS``) answered with the feature-gate 402."""
     token_role: Literal["admin", "member"] = "admin"  # noqa: S105  # a role, not a secret
@@ -128,6 +130,8 @@ class TogglSimulatorOptions(SimulatorOptions):
         self._check_search_options()
         if min(self.hourly_quota or 0, self.me_hourly_quota or 0) < 0:
             raise ValueError("quotas must not be negative")
+        if self.quota_window_seconds <= 0:
+            raise ValueError("quota_window_seconds must be positive")
         self._check_account_options()
 
     def _check_search_options(self) -> None:
@@ -274,7 +278,9 @@ class _Toggl:
 
 
 def _quota(limit: int | None, options: TogglSimulatorOptions) -> HourlyQuota | None:
-    return None if limit is None else hourly_quota(limit, options.clock, options.quota_window)
+    if limit is None:
+        return None
+    return hourly_quota(limit, options.clock, options.quota_window, options.quota_window_seconds)
 
 
 def _quota_headers(answer: QuotaAnswer) -> dict[str, str]:

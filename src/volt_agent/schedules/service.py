@@ -32,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from volt_agent.config import Settings
 from volt_agent.errors import UserInputError
 from volt_agent.pipeline.service import _parse_users
+from volt_agent.pipeline.types import WorkflowOptions
 from volt_agent.schedules.windows import WINDOWS, Window
 from volt_agent.schedules.workflow import SCHEDULED_WORKFLOW_NAME, ScheduledPipelineInput
 
@@ -115,7 +116,7 @@ async def create_schedule(
         window=validate_window(window),
         users=_parse_users(",".join(users) if isinstance(users, list) else users),
         timezone=_validate_timezone(timezone),
-        config=settings,
+        options=WorkflowOptions.from_settings(settings),
     )
     if not cron.strip():
         raise UserInputError("--cron is empty: give a cron expression such as '0 7 * * MON'")

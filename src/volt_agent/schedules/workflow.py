@@ -11,29 +11,44 @@ Deterministic: no clock but ``workflow.now()``, no I/O.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import Field
+    from pydantic import Field, model_validator
 
-    from volt_agent.config import Settings
     from volt_agent.pipeline.service import workflow_id_for
-    from volt_agent.pipeline.types import WORKFLOW_NAME, Message, PipelineInput
+    from volt_agent.pipeline.types import (
+        WORKFLOW_NAME,
+        Durable,
+        Message,
+        PipelineInput,
+        WorkflowOptions,
+        legacy_config_to_options,
+    )
     from volt_agent.schedules.activities import WindowDates, WindowRequest
     from volt_agent.schedules.windows import Window
 
 SCHEDULED_WORKFLOW_NAME = "ScheduledPipeline"
 
 
-class ScheduledPipelineInput(Message):
+class ScheduledPipelineInput(Durable):
+    """A schedule's action input, kept by Temporal for as long as the schedule lives: unknown
+    keys are ignored and a pre-``options`` ``config`` becomes ``options``."""
+
     schedule: str
     window: Window
     users: list[str] | None = None
     timezone: str = "UTC"
-    config: Settings = Field(default_factory=Settings)
-    """Non-secret settings snapshot taken when the schedule was created."""
+    options: WorkflowOptions = Field(default_factory=WorkflowOptions)
+    """Timeouts, retry policy and report grouping of the runs; the rest is the workers'."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_config(cls, data: Any) -> Any:
+        return legacy_config_to_options(data)
 
 
 class ScheduledRunResult(Message):
@@ -62,7 +77,7 @@ class ScheduledPipeline:
         start, end = dates.start_date, dates.end_date
         run_id = scheduled_run_id(params.schedule, started)
         child_id = workflow_id_for(run_id)
-        timeout = timedelta(seconds=params.config.temporal.workflow_timeout_seconds)
+        timeout = timedelta(seconds=params.options.workflow_timeout_seconds)
         workflow.logger.info("scheduled run %s: %s..%s", run_id, start, end)
         await workflow.execute_child_workflow(
             WORKFLOW_NAME,
@@ -71,10 +86,10 @@ class ScheduledPipeline:
                 end_date=end,
                 users=params.users,
                 run_id=run_id,
-                config=params.config,
+                options=params.options,
             ),
             id=child_id,
-            task_queue=params.config.temporal.task_queue,
+            task_queue=workflow.info().task_queue,  # the shared queue the schedule starts on
             execution_timeout=timeout,
             run_timeout=timeout,
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,

@@ -6,9 +6,15 @@ Every request to Toggl or Fibery goes through an ``ApiRequester``. It
 * retries transient faults — 429, 5xx, 408, timeouts, connection errors, dropped
   connections and malformed JSON on a 2xx — up to ``HttpSettings.max_retries`` times with
   exponential backoff and jitter, or exactly as long as the server's ``Retry-After`` says;
-* waits for an hourly-quota reset (402 with ``X-Toggl-Quota-Resets-In``) when it is at most
-  ``max_quota_wait_seconds`` away; a 402 whose body says a feature is missing ("Workspace needs
-  to have this feature enabled") is ``FeatureNotEnabledError`` at once, whatever its headers;
+* treats a used-up hourly quota (402 with ``X-Toggl-Quota-Resets-In``, or an earlier answer's
+  ``X-Toggl-Quota-Remaining: 0`` whose reset has not come yet: then nothing is sent) as a wait:
+  waited here when the reset is at most ``max_quota_wait_seconds`` away (and within
+  ``waits_at_most``), else ``QuotaWaitError`` with ``resets_in`` for the activity retry policy;
+  a 402 whose body says a feature is missing ("Workspace needs to have this feature enabled")
+  is ``FeatureNotEnabledError`` at once, whatever its headers;
+* keeps every single wait (backoff, ``Retry-After``, quota) within ``waits_at_most`` when a
+  caller set one (an activity: below its heartbeat timeout); a longer server-directed wait
+  ends the request with an error that carries the wait instead;
 * reads ``X-Toggl-Quota-Remaining`` / ``X-Toggl-Quota-Resets-In`` from every answer into
   ``RequestStats`` (the last values seen and the lowest remaining budget);
 * maps everything else to the error tree of ``volt_agent.errors`` with a one-line message;
@@ -22,14 +28,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import math
 import random
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Self
@@ -44,7 +52,7 @@ from volt_agent.errors import (
     BadRequestError,
     FatalSourceError,
     FeatureNotEnabledError,
-    QuotaExceededError,
+    QuotaWaitError,
     RateLimitedError,
     ResponseFormatError,
     RetryableSourceError,
@@ -60,6 +68,23 @@ SleepFn = Callable[[float], Awaitable[None]]
 USER_AGENT = "volt-agent"
 QUOTA_RESETS_IN_HEADER = "X-Toggl-Quota-Resets-In"
 QUOTA_REMAINING_HEADER = "X-Toggl-Quota-Remaining"
+QUOTA_WINDOW_SECONDS = 3600.0
+"""Toggl's quotas are per hour: the longest a used-up quota can take to reset."""
+
+_WAIT_LIMIT: ContextVar[float] = ContextVar("volt_agent_http_wait_limit", default=math.inf)
+
+
+@contextlib.contextmanager
+def waits_at_most(seconds: float) -> Iterator[None]:
+    """Within the block (this task and the tasks it starts), no single wait of a request is
+    longer than ``seconds``: backoff is capped, and a longer ``Retry-After`` or quota reset
+    ends the request with the error that carries it (``RateLimitedError.retry_after``,
+    ``QuotaWaitError.resets_in``)."""
+    token = _WAIT_LIMIT.set(min(seconds, _WAIT_LIMIT.get()))
+    try:
+        yield
+    finally:
+        _WAIT_LIMIT.reset(token)
 
 
 class _TokenAuth(httpx.Auth, ABC):
@@ -255,6 +280,8 @@ class ApiRequester:
         self._limiter = rate_limiter(profile.requests_per_second) if limiter is None else limiter
         self._rng = rng or random.Random()
         self._clock = clock
+        self._quota_reset_at: float | None = None
+        """Unix time the used-up workspace quota resets (``Remaining: 0`` or a 402 said so)."""
         self.stats = RequestStats()
 
     @property
@@ -283,11 +310,12 @@ class ApiRequester:
             outcome = await self._attempt(method, url, endpoint, json_body, params)
             if isinstance(outcome, JsonResponse):
                 return outcome
-            too_long = outcome.wait is not None and outcome.wait > outcome.max_wait
+            limit = _WAIT_LIMIT.get()
+            too_long = outcome.wait is not None and outcome.wait > min(outcome.max_wait, limit)
             if too_long or retries >= self._http.max_retries:
                 attempts = retries + 1
                 raise outcome.give_up(f"{attempts} attempt{'s' if attempts > 1 else ''}")
-            delay = outcome.wait if outcome.wait is not None else self._backoff(retries)
+            delay = outcome.wait if outcome.wait is not None else min(self._backoff(retries), limit)
             retries += 1
             self.stats.retries += 1
             if outcome.quota_wait:
@@ -299,6 +327,8 @@ class ApiRequester:
                 extra={"source": self.source, "endpoint": endpoint, "retry": retries},
             )
             await self._sleep(delay)
+            if outcome.quota_wait:
+                self._quota_reset_at = None
 
     def _backoff(self, retries: int) -> float:
         """Exponential backoff with "equal jitter": uniform in [d/2, d], d capped at max."""
@@ -315,6 +345,10 @@ class ApiRequester:
         params: Mapping[str, str] | None,
     ) -> JsonResponse | _Transient:
         source = self.source
+        if endpoint not in self._profile.user_quota_endpoints:
+            used_up = self._known_used_up_quota(endpoint)
+            if used_up is not None:
+                return used_up
         async with self._limiter:
             self.stats.total += 1
             self.stats.by_endpoint[endpoint] += 1
@@ -336,11 +370,22 @@ class ApiRequester:
                 )
         return self._classify(response, endpoint)
 
+    def _known_used_up_quota(self, endpoint: str) -> _Transient | None:
+        """The wait for a quota an earlier answer said is used up, instead of a sure 402."""
+        if self._quota_reset_at is None:
+            return None
+        resets_in = self._quota_reset_at - self._clock()
+        if resets_in <= 0:
+            self._quota_reset_at = None
+            return None
+        return self._quota_wait(endpoint, resets_in, "the quota headers said 0 requests remain")
+
     def _classify(self, response: httpx.Response, endpoint: str) -> JsonResponse | _Transient:
         status, source = response.status_code, self.source
-        self.stats.note_quota(
-            response.headers, user_level=endpoint in self._profile.user_quota_endpoints
-        )
+        user_level = endpoint in self._profile.user_quota_endpoints
+        self.stats.note_quota(response.headers, user_level=user_level)
+        if not user_level:
+            self._note_used_up_quota(response.headers)
         retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
         after = f", Retry-After {retry_after:.0f} s" if retry_after is not None else ""
         if 200 <= status < 300:
@@ -403,41 +448,46 @@ class ApiRequester:
         error = BadRequestError if 400 <= status < 500 else FatalSourceError
         raise error(source, f"{endpoint} refused (HTTP {status}): {message}", status_code=status)
 
+    def _note_used_up_quota(self, headers: httpx.Headers) -> None:
+        remaining = _whole_number(headers.get(QUOTA_REMAINING_HEADER))
+        resets_in = parse_retry_after(headers.get(QUOTA_RESETS_IN_HEADER), 0.0)
+        if remaining is None:
+            return
+        if remaining > 0 or resets_in is None:
+            self._quota_reset_at = None
+        else:
+            self._quota_reset_at = self._clock() + resets_in
+
     def _quota(self, response: httpx.Response, endpoint: str) -> _Transient:
-        """402: wait for the reset if it is near enough, else fail saying what to change."""
-        profile, now = self._profile, self._clock()
+        """402: a wait for the reset (an hour when the API does not say when it comes)."""
         resets_in = parse_retry_after(response.headers.get(QUOTA_RESETS_IN_HEADER), 0.0)
         if resets_in is None:
-            resets_in = parse_retry_after(response.headers.get("Retry-After"), now)
+            resets_in = parse_retry_after(response.headers.get("Retry-After"), self._clock())
         if resets_in is None:
-            raise QuotaExceededError(
-                profile.source,
-                f"{endpoint}: the request quota is used up (HTTP 402) and the API did not say"
-                " when it resets: try again in an hour",
+            self._quota_reset_at = self._clock() + QUOTA_WINDOW_SECONDS
+            return self._quota_wait(
+                endpoint,
+                QUOTA_WINDOW_SECONDS,
+                "HTTP 402, and the API did not say when the quota resets",
             )
-        at = datetime.fromtimestamp(now + resets_in, UTC).strftime("%H:%M UTC")
+        self._quota_reset_at = self._clock() + resets_in
+        return self._quota_wait(endpoint, resets_in, "HTTP 402")
+
+    def _quota_wait(self, endpoint: str, resets_in: float, why: str) -> _Transient:
+        """Wait ``resets_in`` here when allowed, else a ``QuotaWaitError`` that carries it."""
+        profile = self._profile
+        at = datetime.fromtimestamp(self._clock() + resets_in, UTC).strftime("%H:%M UTC")
         when = f"it resets in {duration_text(resets_in)} (about {at})"
-        if profile.quota_setting is None or resets_in > profile.max_quota_wait_seconds:
-            allowed = (
-                f", later than {profile.quota_setting} = {profile.max_quota_wait_seconds:g} s"
-                " allows: try again then or raise that setting"
-                if profile.quota_setting
-                else ""
-            )
-            raise QuotaExceededError(
-                profile.source,
-                f"the request quota is used up (HTTP 402); {when}{allowed}",
-                resets_in=resets_in,
-            )
+        allowed = profile.max_quota_wait_seconds if profile.quota_setting else 0.0
         return _Transient(
-            f"HTTP 402, waiting {resets_in:.0f} s for the quota reset",
-            lambda tries: QuotaExceededError(
+            f"{why}; waiting {resets_in:.0f} s for the quota reset",
+            lambda tries: QuotaWaitError(
                 profile.source,
-                f"the request quota is still used up (HTTP 402) after {tries}; {when}",
+                f"{endpoint}: the hourly request quota is used up ({why}); {when}",
                 resets_in=resets_in,
             ),
             wait=resets_in,
-            max_wait=profile.max_quota_wait_seconds,
+            max_wait=allowed,
             quota_wait=True,
         )
 

@@ -1,9 +1,10 @@
 """Toggl Track client: account and workspace lookups (cached) and the detailed report.
 
-Every request counts against Toggl's hourly quota, so ``/me``, the workspace user list and
-the project list are fetched at most once per client, and time entries are fetched for the
-whole range at once with ``settings.page_size`` rows per page (split only where
-``max_range_days`` forces it; a refused or clamped size is stepped down, see
+Every request counts against Toggl's hourly quota, so the project list is fetched at most
+once per client, ``/me`` and the workspace user list at most once per
+``settings.user_cache_seconds`` (a long-lived worker still learns of a new hire), and time
+entries for the whole range at once with ``settings.page_size`` rows per page (split only
+where ``max_range_days`` forces it; a refused or clamped size is stepped down, see
 ``sources.toggl_report``), one entry per row unless ``settings.grouped`` is on (a row then
 carries every entry with the same description, project, task, tags and billable flag).
 Cursor handling is ``sources.pagination``'s. Entries keep the UTC offset Toggl rendered
@@ -16,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
@@ -80,6 +82,7 @@ class TogglClient(BaseApiClient):
         sleep: SleepFn = asyncio.sleep,
         limiter: AbstractAsyncContextManager[None] | None = None,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         profile = ApiProfile(
             source=TOGGL,
@@ -105,8 +108,11 @@ class TogglClient(BaseApiClient):
         """Report rows per page: the configured size until the server grants a smaller one."""
         self._base_url = settings.base_url.rstrip("/")
         self._lock = asyncio.Lock()
+        self._clock = clock
         self._me: TogglMe | None = None
+        self._me_at = 0.0
         self._users: dict[int, list[TogglUser]] = {}
+        self._users_at: dict[int, float] = {}
         self._projects: dict[int, list[TogglProject]] = {}
         self._workspaces: list[TogglWorkspace] | None = None
 
@@ -126,9 +132,9 @@ class TogglClient(BaseApiClient):
         return instance
 
     async def me(self) -> TogglMe:
-        """The token's user (cached)."""
+        """The token's user (cached for ``settings.user_cache_seconds``)."""
         async with self._lock:
-            if self._me is None:
+            if self._me is None or self._expired(self._me_at):
                 data = await self._get("/api/v9/me", "me")
                 if not isinstance(data, dict) or (user := user_from_row(data)) is None:
                     raise ResponseFormatError(TOGGL, "/me did not answer with a user object")
@@ -136,7 +142,11 @@ class TogglClient(BaseApiClient):
                     **user.model_dump(),
                     default_workspace_id=as_int(data.get("default_workspace_id")),
                 )
+                self._me_at = self._clock()
             return self._me
+
+    def _expired(self, fetched_at: float) -> bool:
+        return self._clock() - fetched_at >= self._settings.user_cache_seconds
 
     async def workspace_id(self) -> int:
         """``settings.workspace_id``, else the account's default workspace (one ``/me``)."""
@@ -150,7 +160,8 @@ class TogglClient(BaseApiClient):
         return me.default_workspace_id
 
     async def workspace_users(self, workspace_id: int | None = None) -> list[TogglUser]:
-        """Users of the workspace (cached per workspace); entries without an id are skipped.
+        """Users of the workspace (cached per workspace for ``settings.user_cache_seconds``);
+        entries without an id are skipped.
 
         Deactivated users stay in the list (their past entries still need a name), marked
         ``active=False``. Toggl documents a 403 "User does not have access to this resource"
@@ -161,7 +172,7 @@ class TogglClient(BaseApiClient):
         wid = workspace_id if workspace_id is not None else await self.workspace_id()
         refusal: AuthError | None = None
         async with self._lock:
-            if wid not in self._users:
+            if wid not in self._users or self._expired(self._users_at[wid]):
                 try:
                     data = await self._get(f"/api/v9/workspaces/{wid}/users", "workspace_users")
                 except AuthError as error:
@@ -169,6 +180,7 @@ class TogglClient(BaseApiClient):
                 else:
                     rows = list_of_dicts(data, "workspace users")
                     self._users[wid] = [u for row in rows if (u := user_from_row(row)) is not None]
+                    self._users_at[wid] = self._clock()
         if refusal is not None:
             if await self.workspace_info(wid) is None:
                 raise refusal
@@ -180,6 +192,7 @@ class TogglClient(BaseApiClient):
             )
             own = TogglUser(**me.model_dump(exclude={"default_workspace_id"}))
             self._users[wid] = [own.model_copy(update={"is_admin": False})]
+            self._users_at[wid] = self._clock()
         return list(self._users[wid])
 
     async def projects(self, workspace_id: int | None = None) -> list[TogglProject]:

@@ -21,7 +21,18 @@ from volt_agent.errors import VoltAgentError
 
 
 class StorageError(VoltAgentError):
-    """A run-folder file could not be written or read."""
+    """A run-folder file could not be written or read, and trying again cannot help."""
+
+
+class ArtifactNotFoundError(StorageError):
+    """The run-folder file does not exist."""
+
+
+class StorageUnavailableError(VoltAgentError):
+    """The storage did not answer (a bucket's network or 5xx): worth trying again later.
+
+    Not a ``StorageError``: activities leave it to the retry policy.
+    """
 
 
 def write_text_atomic(path: Path, text: str) -> None:

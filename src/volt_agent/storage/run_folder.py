@@ -1,17 +1,19 @@
-"""The run folder: exact file names (ARCHITECTURE §3), run id rules, typed load/save."""
+"""The run folder: exact file names (ARCHITECTURE §3), run id rules, typed load/save on either
+storage backend (a local folder or an S3-compatible bucket, ``storage.backends``)."""
 
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from volt_agent.config import Settings
 from volt_agent.errors import UserInputError
-from volt_agent.storage.atomic import StorageError, write_model_atomic, write_text_atomic
+from volt_agent.storage.atomic import StorageError
+from volt_agent.storage.backends import ArtifactStore, LocalStore, check_key, open_storage
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -46,57 +48,80 @@ def validate_run_id(run_id: str) -> str:
 
 
 class RunFolder:
-    """Paths and typed I/O of one run. Every write is atomic."""
+    """Files and typed I/O of one run in its storage (``storage.backends``). Every write is
+    all-or-nothing; ``name`` is a path inside the run folder such as ``reports/x.md``."""
 
-    def __init__(self, output_dir: Path, run_id: str) -> None:
+    def __init__(self, storage: ArtifactStore | Path, run_id: str) -> None:
+        """``storage``: a backend, or a local ``output_dir`` (``LocalStore``)."""
         self.run_id = validate_run_id(run_id)
-        self.output_dir = output_dir
-        self.path = output_dir / run_id
+        self.storage: ArtifactStore = LocalStore(storage) if isinstance(storage, Path) else storage
+
+    @property
+    def path(self) -> Path:
+        """The folder on this machine; only the local backend has one (e.g. to print it)."""
+        if not isinstance(self.storage, LocalStore):
+            raise StorageError(f"{self.location()} is not on this machine's disk")
+        return self.storage.path(self.run_id)
 
     def file(self, name: str) -> Path:
-        return self.path / name
+        """A file's local path (local backend only); use the methods below to read/write."""
+        return self.path / check_key(name)
+
+    def location(self, name: str = "") -> str:
+        """Where the folder (or ``name`` in it) is, for messages: a path or an ``s3://`` URL."""
+        return self.storage.location(self._key(name) if name else self.run_id)
 
     def exists(self, name: str) -> bool:
-        return self.file(name).is_file()
+        return self.storage.exists(self._key(name))
 
-    def save(self, name: str, model: BaseModel) -> Path:
-        target = self.file(name)
-        write_model_atomic(target, model)
-        return target
+    def present(self) -> bool:
+        """The run folder exists (locally even when empty; in a bucket with any file)."""
+        return self.storage.has_folder(self.run_id)
 
-    def save_text(self, name: str, text: str) -> Path:
-        target = self.file(name)
-        write_text_atomic(target, text)
-        return target
+    def save(self, name: str, model: BaseModel) -> str:
+        """Write ``model`` as indented JSON; returns the file's location."""
+        return self.save_bytes(name, (model.model_dump_json(indent=2) + "\n").encode("utf-8"))
+
+    def save_text(self, name: str, text: str) -> str:
+        return self.save_bytes(name, text.encode("utf-8"))
+
+    def save_bytes(self, name: str, data: bytes) -> str:
+        key = self._key(name)
+        self.storage.write(key, data)
+        return self.storage.location(key)
+
+    def read_bytes(self, name: str) -> bytes:
+        """The file's bytes; ``ArtifactNotFoundError`` when there is none."""
+        return self.storage.read(self._key(name))
 
     def load(self, name: str, model: type[M]) -> M:
-        target = self.file(name)
+        data = self.read_bytes(name)
         try:
-            return model.model_validate_json(target.read_bytes())
-        except FileNotFoundError:
-            raise StorageError(f"{target} does not exist") from None
-        except OSError as exc:
-            raise StorageError(f"cannot read {target}: {exc.strerror or exc}") from None
+            return model.model_validate_json(data)
         except ValidationError as exc:
             raise StorageError(
-                f"{target} is not a valid {model.__name__}: {exc.errors()[0]['msg']}"
+                f"{self.location(name)} is not a valid {model.__name__}: {exc.errors()[0]['msg']}"
             ) from None
+
+    def names(self, prefix: str = "") -> list[str]:
+        """Files under the folder ``prefix`` (the whole run when empty), relative to it,
+        sorted; temp files of unfinished local writes are left out."""
+        return self.storage.files(self._key(prefix) if prefix else self.run_id)
 
     def remove(self, *names: str) -> list[str]:
         """Delete files or folders of a stage's outputs; returns what existed."""
-        removed = []
-        for name in names:
-            target = self.file(name)
-            if target.is_dir():
-                shutil.rmtree(target)
-                removed.append(name)
-            elif target.exists():
-                target.unlink()
-                removed.append(name)
-        return removed
+        return [name for name in names if self.storage.delete(self._key(name))]
 
     def individual_report(self, user_slug: str) -> str:
         return f"{INDIVIDUAL_DIR}/{user_slug}.md"
+
+    def _key(self, name: str) -> str:
+        return f"{self.run_id}/{check_key(name)}"
+
+
+def open_run_folder(settings: Settings, run_id: str) -> RunFolder:
+    """The run's folder in the storage ``settings`` name (``storage_url`` or ``output_dir``)."""
+    return RunFolder(open_storage(settings), run_id)
 
 
 _SLUG_DROP = re.compile(r"[^\w\s-]", re.UNICODE)

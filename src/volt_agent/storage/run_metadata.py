@@ -14,6 +14,7 @@ from pydantic import Field
 from volt_agent import __version__
 from volt_agent.domain.models import SCHEMA_VERSION, Model
 from volt_agent.pipeline.types import RunStatus, RunStatusUpdate
+from volt_agent.storage.atomic import ArtifactNotFoundError
 from volt_agent.storage.run_folder import RUN_METADATA, RunFolder
 
 TERMINAL_STATUSES: frozenset[RunStatus] = frozenset({"completed", "failed", "cancelled"})
@@ -80,9 +81,11 @@ def _stages_kept_by_rerun(current: RunMetadata | None, update: RunStatusUpdate) 
 
 
 def load_metadata(folder: RunFolder) -> RunMetadata | None:
-    if not folder.exists(RUN_METADATA):
+    """The run's metadata, ``None`` when it has none (one read, also in a bucket)."""
+    try:
+        return folder.load(RUN_METADATA, RunMetadata)
+    except ArtifactNotFoundError:
         return None
-    return folder.load(RUN_METADATA, RunMetadata)
 
 
 def record(folder: RunFolder, update: RunStatusUpdate) -> RunMetadata:

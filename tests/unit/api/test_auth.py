@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from volt_agent.api.auth import TokenAuthenticator
 from volt_agent.config import ApiToken, load_settings, parse_api_tokens
 from volt_agent.errors import ConfigError
-from volt_agent.pipeline.types import PipelineInput
+from volt_agent.pipeline.types import PipelineInput, WorkflowOptions
 
 TOKEN = "s3cret-token-value-123"
 
@@ -42,10 +42,13 @@ def test_settings_take_tokens_from_env_and_keep_them_out_of_dumps(tmp_path) -> N
     assert TOKEN not in repr(settings)
     assert TOKEN not in settings.model_dump_json()
     params = PipelineInput(
-        start_date=date(2026, 11, 16), end_date=date(2026, 11, 22), run_id="r", config=settings
+        start_date=date(2026, 11, 16),
+        end_date=date(2026, 11, 22),
+        run_id="r",
+        options=WorkflowOptions.from_settings(settings),
     )
     assert TOKEN not in params.model_dump_json()
-    assert "tokens" not in params.model_dump()["config"]["api"]
+    assert set(params.model_dump()["options"]) == {"workflow_timeout_seconds", "retry", "reports"}
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""``report_file``: only regular files under the run's ``reports/`` folder, else not found."""
+"""``read_report``: only regular files under the run's ``reports/`` folder, else not found."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from volt_agent.config import Settings
-from volt_agent.runs import RunNotFoundError, report_file
+from volt_agent.runs import RunNotFoundError, read_report
 from volt_agent.storage.run_folder import RunFolder
 
 
@@ -26,7 +26,9 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.mark.parametrize("path", ["team_summary.md", "individual/ada-1.md", "./team_summary.md"])
 def test_reports_inside_are_served(settings: Settings, path: str) -> None:
-    assert report_file(settings, "run-1", path).read_text().startswith("# ")
+    report = read_report(settings, "run-1", path)
+    assert report.content.startswith(b"# ")
+    assert report.media_type == "text/markdown; charset=utf-8"
 
 
 @pytest.mark.parametrize(
@@ -49,10 +51,10 @@ def test_reports_inside_are_served(settings: Settings, path: str) -> None:
 )
 def test_everything_else_is_not_found(settings: Settings, path: str) -> None:
     with pytest.raises(RunNotFoundError):
-        report_file(settings, "run-1", path)
+        read_report(settings, "run-1", path)
 
 
 @pytest.mark.parametrize("run_id", ["..", "../run-1", "run-1/..", ".hidden"])
 def test_bad_run_ids_are_not_found(settings: Settings, run_id: str) -> None:
     with pytest.raises(RunNotFoundError):
-        report_file(settings, run_id, "team_summary.md")
+        read_report(settings, run_id, "team_summary.md")

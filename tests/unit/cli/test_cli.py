@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from volt_agent.cli import app
 from volt_agent.config import Settings
 from volt_agent.errors import UserInputError
-from volt_agent.pipeline.service import prepare_run
+from volt_agent.pipeline.service import RunExistsError, prepare_run
 
 REPO = Path(__file__).parents[3]
 runner = CliRunner()
@@ -156,3 +156,57 @@ def test_generated_run_id_never_overwrites_an_existing_run(tmp_path: Path) -> No
     (tmp_path / "runs" / first.run_id).mkdir(parents=True)
     with pytest.raises(UserInputError, match="already exists"):
         prepare_run(settings, start_date="2026-11-16", end_date="2026-11-22", now=now)
+
+
+def finished_run(run_id: str, *files: str) -> Path:
+    folder = Path("runs") / run_id
+    folder.mkdir(parents=True)
+    for name in ("run_metadata.json", *files):
+        (folder / name).write_text("{}")
+    return folder
+
+
+def test_starting_an_existing_run_from_toggl_needs_force() -> None:
+    folder = finished_run("done")
+    code, output = run(*week("--run-id", "done", "--output-dir", "runs"))
+    assert code == 2, output
+    assert "run done already exists" in output
+    assert "--force" in output
+    assert len([line for line in output.splitlines() if line.strip()]) == 1
+    assert (folder / "run_metadata.json").read_text() == "{}"
+    code, output = run(*week("--run-id", "done", "--output-dir", "runs", "--force"))
+    assert code == 2, output  # past the run-id check: the next one is the missing token
+    assert "TOGGL_API_TOKEN is not set" in output
+
+
+def test_a_fibery_rerun_of_an_existing_run_needs_no_force() -> None:
+    finished_run("done", "toggl_aggregated.json")
+    code, output = run(*week("--run-id", "done", "--output-dir", "runs", "--start-from", "fibery"))
+    assert code == 2, output
+    assert "FIBERY_API_TOKEN is not set" in output
+    assert "--force" not in output
+
+
+def test_a_run_id_without_metadata_needs_no_force(tmp_path: Path) -> None:
+    settings = Settings(output_dir=tmp_path / "runs")
+    (tmp_path / "runs" / "empty").mkdir(parents=True)
+    params = prepare_run(settings, start_date="2026-11-16", end_date="2026-11-22", run_id="empty")
+    assert params.run_id == "empty"
+    (tmp_path / "runs" / "empty" / "run_metadata.json").write_text("{}")
+    with pytest.raises(RunExistsError, match="pass --force"):
+        prepare_run(settings, start_date="2026-11-16", end_date="2026-11-22", run_id="empty")
+    forced = prepare_run(
+        settings, start_date="2026-11-16", end_date="2026-11-22", run_id="empty", force=True
+    )
+    assert forced.run_id == "empty"
+
+
+def test_no_worker_says_which_settings_come_from_the_workers(tmp_path: Path) -> None:
+    config = tmp_path / "x.yaml"
+    config.write_text("retry:\n  maximum_attempts: 2\n")
+    code, output = run(*week("--no-worker", "--config", str(config)))
+    assert code == 2  # no Temporal at TEMPORAL_ADDRESS: the notice comes before connecting
+    text = " ".join(output.split())
+    assert "--no-worker: the workers use their own storage (output_dir), tokens, parsing" in text
+    assert "this run takes only its dates, users, run id" in text
+    assert "x.yaml" in text

@@ -98,6 +98,7 @@ async def stage(tmp_path: Path) -> AsyncIterator[Callable[..., Stage]]:
                     update={"base_url": BASE_URL, "requests_per_second": 1000.0}
                 ),
                 "enrichment": enrichment or REPOSITORY.enrichment,
+                "output_dir": tmp_path,
             }
         )
         token = SecretStr("fibery-sandbox-token")
@@ -114,7 +115,7 @@ async def stage(tmp_path: Path) -> AsyncIterator[Callable[..., Stage]]:
 
 
 async def extract(activities: PipelineActivities, folder: RunFolder) -> ExtractResult:
-    run = RunRef(output_dir=folder.output_dir, run_id=folder.run_id)
+    run = RunRef(run_id=folder.run_id)
     result: ExtractResult = await ActivityEnvironment().run(activities.extract_fibery_entities, run)
     return result
 
@@ -141,7 +142,7 @@ async def test_the_schema_is_read_once_saved_and_used_by_every_batch(
     await extract(activities, folder)  # a retried attempt reads the saved file
     assert stats()["fibery.schema_query"] == 1
 
-    run = RunRef(output_dir=folder.output_dir, run_id=folder.run_id)
+    run = RunRef(run_id=folder.run_id)
     for batch in plan.batches:
         enrich = getattr(activities, batch.activity)
         await ActivityEnvironment().run(enrich, EnrichBatchInput(run=run, batch=batch))
@@ -201,7 +202,7 @@ async def test_cleanup_removes_the_schema_so_a_rerun_reads_it_again(
     activities, folder, stats = stage()
     write_aggregated(folder, [matched("Scrum/Task", first_id("Scrum/Task"))])
     await extract(activities, folder)
-    run = RunRef(output_dir=folder.output_dir, run_id=folder.run_id)
+    run = RunRef(run_id=folder.run_id)
     removed = await ActivityEnvironment().run(activities.cleanup_fibery_stage, run)
     assert FIBERY_SCHEMA in removed
     assert not folder.exists(FIBERY_SCHEMA)
@@ -216,7 +217,7 @@ async def test_an_enrichment_batch_without_the_schema_file_says_what_to_do(
     write_aggregated(folder, [matched("Scrum/Task", first_id("Scrum/Task"))])
     plan = await extract(activities, folder)
     folder.file(FIBERY_SCHEMA).unlink()
-    run = RunRef(output_dir=folder.output_dir, run_id=folder.run_id)
+    run = RunRef(run_id=folder.run_id)
     [batch] = plan.batches
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(

@@ -11,7 +11,7 @@ from volt_agent.storage.run_metadata import apply_update, load_metadata, record
 def update(tmp_path: Path, status: str, at: str, **kw: object) -> RunStatusUpdate:
     return RunStatusUpdate.model_validate(
         {
-            "run": RunRef(output_dir=tmp_path, run_id="r1"),
+            "run": RunRef(run_id="r1"),
             "workflow_id": "toggl-fibery-r1",
             "status": status,
             "at": at,

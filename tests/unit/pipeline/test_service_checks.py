@@ -89,7 +89,7 @@ async def test_no_token_means_no_check_and_no_warning(tmp_path: Path) -> None:
         end_date="2026-11-17",
         output_dir=tmp_path / "runs",
     )
-    assert await check_before_start(params, Secrets(), in_process_worker=False) == []
+    assert await check_before_start(settings(), params, Secrets(), in_process_worker=False) == []
 
 
 async def test_the_visibility_probe_is_best_effort_but_the_users_check_is_not() -> None:

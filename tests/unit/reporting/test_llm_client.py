@@ -34,8 +34,9 @@ def fake(served: tuple[FakeLlm, str]) -> FakeLlm:
 def client(
     served: tuple[FakeLlm, str], key: str = FAKE_LLM_KEY, **settings: object
 ) -> OpenAIChatClient:
+    """A client that does not retry unless ``max_retries`` says so."""
     llm = LlmSettings.model_validate(
-        {"base_url": served[1], "timeout_seconds": 0.5, "model": "m", **settings}
+        {"base_url": served[1], "timeout_seconds": 0.5, "model": "m", "max_retries": 0, **settings}
     )
     return OpenAIChatClient(llm, SecretStr(key))
 
@@ -112,6 +113,31 @@ async def test_timeout_and_unreachable_server_are_retryable(
     unreachable = LlmSettings(base_url="http://127.0.0.1:9/v1", timeout_seconds=0.5)
     with pytest.raises(RetryableSourceError, match=r"cannot reach http://127\.0\.0\.1:9/v1"):
         await OpenAIChatClient(unreachable, SecretStr("k")).complete("s", "u")
+
+
+async def test_the_client_retries_transient_failures_up_to_max_retries(
+    served: tuple[FakeLlm, str], fake: FakeLlm
+) -> None:
+    before = len(fake.received())
+    fake.fail_next(429, retry_after=0.2)
+    fake.fail_next(503)
+    done = await client(served, max_retries=2).complete("s", "u")
+    assert done.text
+    outcomes = [r.outcome for r in fake.received()[before:]]
+    assert outcomes == ["HTTP 429", "HTTP 503", "answered"]
+
+    before = len(fake.received())
+    fake.fail_next(502, times=3)
+    with pytest.raises(RetryableSourceError, match="HTTP 502 from"):
+        await client(served, max_retries=2).complete("s", "u")
+    assert [r.outcome for r in fake.received()[before:]] == ["HTTP 502"] * 3
+
+
+async def test_a_rejected_key_is_not_retried(served: tuple[FakeLlm, str], fake: FakeLlm) -> None:
+    rejected = fake.rejected()
+    with pytest.raises(AuthError):
+        await client(served, key="sk-wrong-0000000", max_retries=2).complete("s", "u")
+    assert fake.rejected() == rejected + 1
 
 
 async def test_fake_server_lists_models_and_checks_the_key(served: tuple[FakeLlm, str]) -> None:

@@ -8,7 +8,15 @@ import pytest
 from pydantic import SecretStr
 
 from volt_agent.config import LlmSettings, Secrets, Settings
-from volt_agent.errors import ConfigError, RetryableSourceError
+from volt_agent.errors import (
+    AuthError,
+    BadRequestError,
+    ConfigError,
+    QuotaExceededError,
+    RateLimitedError,
+    ResponseFormatError,
+    RetryableSourceError,
+)
 from volt_agent.pipeline.worker import build_writer
 from volt_agent.reporting.insights import index_entities
 from volt_agent.reporting.llm import PERSON_SECTIONS, TEAM_SECTIONS, TOGGL_SECTIONS, LlmReportWriter
@@ -172,14 +180,79 @@ async def test_team_and_toggl_prompts_use_their_templates() -> None:
     assert len(telemetry.warnings) == 3  # accomplishments, focus, risks missing
 
 
-async def test_client_errors_propagate_unchanged() -> None:
-    class Failing:
-        async def complete(self, system: str, user: str) -> Completion:
-            raise RetryableSourceError("LLM", "HTTP 503")
+@dataclass
+class FailingClient:
+    error: Exception
+    calls: int = 0
 
-    w = LlmReportWriter(SETTINGS, Failing())
-    with pytest.raises(RetryableSourceError, match="HTTP 503"):
+    async def complete(self, system: str, user: str) -> Completion:
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        AuthError("LLM", "the API key was rejected (HTTP 401): check OPENAI_API_KEY"),
+        BadRequestError("LLM", "HTTP 404 from http://llm/v1: no such model (check llm.model)"),
+    ],
+)
+async def test_a_rejected_key_or_request_propagates_unchanged(error: Exception) -> None:
+    w = LlmReportWriter(SETTINGS, FailingClient(error))
+    with pytest.raises(type(error), match=re.escape(str(error))):
         await w.toggl_summary(aggregated())
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RetryableSourceError("LLM", "HTTP 503 from http://llm/v1: overloaded"),
+        RetryableSourceError("LLM", "http://llm/v1 did not answer in time"),
+        RateLimitedError("LLM", "rate limited (HTTP 429): slow down", retry_after=2),
+        QuotaExceededError("LLM", "the account has no quota left (HTTP 429 insufficient_quota)"),
+        ResponseFormatError("LLM", "http://llm/v1 answered with no choices"),
+    ],
+)
+async def test_an_unavailable_llm_leaves_the_template_report_with_a_warning(
+    error: Exception,
+) -> None:
+    client = FailingClient(error)
+    w = LlmReportWriter(SETTINGS, client)
+    data = enriched()
+    with collect_telemetry() as telemetry:
+        toggl = await w.toggl_summary(data.aggregated)
+        team = await w.team_report(data)
+        anna = await anna_report(w)
+    assert client.calls == 1  # the batch's later reports do not ask again
+    template = await TemplateReportWriter().team_report(data)
+    note = (
+        "Written by the built-in template writer: the LLM model test-model did not answer"
+        " (see warnings in run_metadata.json)."
+    )
+    assert team == template.replace(f"_{TEMPLATE_WRITER_NOTE}_", f"_{note}_")
+    assert f"_{note}_" in toggl
+    assert f"_{note}_" in anna
+    assert "<!-- llm:" not in toggl + team + anna
+    assert telemetry.calls == 0
+    assert telemetry.warnings[0] == (
+        f"toggl summary: the LLM did not answer ({error}); the template text was kept"
+    )
+    assert telemetry.warnings[1] == (
+        "team summary: the LLM did not answer (not asked: it failed earlier in this batch);"
+        " the template text was kept"
+    )
+    assert telemetry.warnings[2].startswith("person report anna-schmidt-")
+    assert len(telemetry.warnings) == 3
+
+
+async def test_each_activity_asks_the_llm_again() -> None:
+    client = FailingClient(RetryableSourceError("LLM", "cannot reach http://llm/v1"))
+    w = LlmReportWriter(SETTINGS, client)
+    for _ in range(2):
+        with collect_telemetry() as telemetry:
+            await w.toggl_summary(aggregated())
+        assert telemetry.llm_unavailable == "LLM: cannot reach http://llm/v1"
+    assert client.calls == 2
 
 
 def test_telemetry_outside_a_block_is_dropped_and_warnings_are_capped() -> None:

@@ -477,6 +477,21 @@ async def test_quota_window_sliding_or_fixed(
     assert [(a.status_code, quota(a)[0]) for a in later] == after_reset
 
 
+async def test_quota_window_can_be_compressed_in_time(workspace: Workspace) -> None:
+    """``quota_window_seconds``: an "hour" of 20 s, so tests can wait for a reset."""
+    clock = FakeClock()
+    options = TogglSimulatorOptions(hourly_quota=1, quota_window_seconds=20, clock=clock)
+    async with toggl_client(create_toggl_app(workspace, options)) as client:
+        first = await client.get(users_path(workspace))
+        clock.advance(5)
+        over = await client.get(users_path(workspace))
+        clock.advance(15)
+        again = await client.get(users_path(workspace))
+    assert quota(first) == (0, 20)
+    assert (over.status_code, quota(over)) == (402, (0, 15))
+    assert (again.status_code, quota(again)) == (200, (0, 20))
+
+
 async def test_feature_gated_endpoint_answers_the_feature_402_with_quota_headers(
     workspace: Workspace,
 ) -> None:
@@ -499,6 +514,7 @@ async def test_feature_gated_endpoint_answers_the_feature_402_with_quota_headers
     [
         {"feature_gated_endpoints": frozenset({"toggl.nowhere"})},
         {"quota_window": "weekly"},
+        {"quota_window_seconds": 0},
         {"token_role": "owner"},
         {"member_users": "some"},
         {"data_retention_days": 0},

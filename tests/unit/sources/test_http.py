@@ -20,12 +20,12 @@ from volt_agent.errors import (
     AuthError,
     BadRequestError,
     FeatureNotEnabledError,
-    QuotaExceededError,
+    QuotaWaitError,
     RateLimitedError,
     ResponseFormatError,
     RetryableSourceError,
 )
-from volt_agent.sources.http import ApiProfile, ApiRequester, FiberyAuth, TogglAuth
+from volt_agent.sources.http import ApiProfile, ApiRequester, FiberyAuth, TogglAuth, waits_at_most
 from volt_agent.sources.parsing import parse_retry_after
 
 NOW = datetime(2025, 9, 8, 12, 0, tzinfo=UTC).timestamp()
@@ -240,27 +240,82 @@ async def test_402_with_a_near_reset_waits_for_it(
     assert requester.stats.quota_waits == 1
 
 
-async def test_402_with_a_far_reset_raises_quota_exceeded_at_once(
+async def test_402_with_a_far_reset_is_a_retryable_wait_at_once(
     requester: ApiRequester, recorder: Recorder, fake_sleep: FakeSleep
 ) -> None:
     recorder.script = [httpx.Response(402, headers={"X-Toggl-Quota-Resets-In": "1800"})]
-    with pytest.raises(QuotaExceededError) as caught:
+    with pytest.raises(QuotaWaitError) as caught:
         await get(requester)
     message = str(caught.value)
     assert "30 min" in message
     assert "12:30 UTC" in message
-    assert "toggl.max_quota_wait_seconds" in message
+    assert message.endswith("it resets in 30 min (about 12:30 UTC)")
     assert "\n" not in message
+    assert isinstance(caught.value, RetryableSourceError)
     assert caught.value.resets_in == 1800
     assert fake_sleep.delays == []
 
 
-async def test_402_without_reset_header_raises_quota_exceeded(
+async def test_402_without_reset_header_waits_an_hour(
     requester: ApiRequester, recorder: Recorder
 ) -> None:
     recorder.script = [httpx.Response(402)]
-    with pytest.raises(QuotaExceededError, match="did not say"):
+    with pytest.raises(QuotaWaitError, match="did not say") as caught:
         await get(requester)
+    assert caught.value.resets_in == 3600
+
+
+async def test_a_quota_reset_beyond_the_callers_bound_is_not_waited(
+    requester: ApiRequester, recorder: Recorder, fake_sleep: FakeSleep
+) -> None:
+    """An activity bounds each wait below its heartbeat timeout: a 60 s quota reset, within
+    ``max_quota_wait_seconds``, then ends the request instead, carrying the reset time."""
+    recorder.script = [httpx.Response(402, headers={"X-Toggl-Quota-Resets-In": "60"})]
+    with waits_at_most(8), pytest.raises(QuotaWaitError) as caught:
+        await get(requester)
+    assert caught.value.resets_in == 60
+    assert fake_sleep.delays == []
+
+
+async def test_no_single_wait_is_longer_than_the_callers_bound(
+    requester: ApiRequester, recorder: Recorder, fake_sleep: FakeSleep
+) -> None:
+    recorder.script = [httpx.Response(429, headers={"Retry-After": "20"})]
+    with waits_at_most(8), pytest.raises(RateLimitedError) as limited:
+        await get(requester)
+    assert limited.value.retry_after == 20
+    recorder.script = [httpx.Response(503)] * 3 + [httpx.Response(200, json={"ok": True})]
+    with waits_at_most(1.5):
+        assert await get(requester) == {"ok": True}
+    assert fake_sleep.delays
+    assert max(fake_sleep.delays) <= 1.5
+
+
+async def test_a_quota_at_zero_is_waited_without_sending_a_sure_402(
+    recorder: Recorder, fake_sleep: FakeSleep
+) -> None:
+    """``Remaining: 0`` on a success: the next request waits for the reset first (or, past
+    the bound, fails with the reset time) instead of spending a 402."""
+    now = [NOW]
+    recorder.script = [
+        httpx.Response(200, json={}, headers={**QUOTA_HEADERS, "X-Toggl-Quota-Resets-In": "30"}),
+        httpx.Response(200, json={"ok": True}, headers={"X-Toggl-Quota-Remaining": "4"}),
+    ]
+    async with recorder.client() as client:
+        requester = ApiRequester(
+            client, PROFILE, HTTP, TogglAuth(SecretStr(TOKEN)), sleep=fake_sleep,
+            clock=lambda: now[0],
+        )  # fmt: skip
+        await requester.request_json("GET", URL, endpoint="time_entries")
+        now[0] += 10
+        with waits_at_most(5), pytest.raises(QuotaWaitError) as caught:
+            await requester.request_json("GET", URL, endpoint="time_entries")
+        assert caught.value.resets_in == 20
+        assert len(recorder.requests) == 1
+        assert await requester.request_json("GET", URL, endpoint="time_entries")
+    assert fake_sleep.delays == [20.0]
+    assert len(recorder.requests) == 2
+    assert requester.stats.quota_exceeded == 0
 
 
 FEATURE_GATE = "Workspace needs to have this feature enabled"
@@ -312,7 +367,7 @@ async def test_far_quota_402_with_a_body_is_quota_exceeded_not_a_feature(
 ) -> None:
     headers = {"X-Toggl-Quota-Remaining": "0", "X-Toggl-Quota-Resets-In": "1800"}
     recorder.script = [httpx.Response(402, text="You have used your quota", headers=headers)]
-    with pytest.raises(QuotaExceededError) as caught:
+    with pytest.raises(QuotaWaitError) as caught:
         await get(requester)
     assert not isinstance(caught.value, FeatureNotEnabledError)
     assert caught.value.resets_in == 1800
