@@ -139,6 +139,23 @@ class TemporalSettings(Section):
     ui_url: str | None = Field(
         None, description="Temporal Web UI of an external server; also TEMPORAL_UI_URL"
     )
+    worker_deployment: str | None = Field(
+        None,
+        description="Worker Versioning: the Worker Deployment of the long-lived workers (e.g."
+        " volt-agent); also TEMPORAL_WORKER_DEPLOYMENT; null = unversioned workers, workflow"
+        " changes gated by workflow.patched (docs/TEMPORAL.md, Upgrading workers)",
+    )
+    worker_build_id: str | None = Field(
+        None,
+        description="this worker's version in worker_deployment (use the image tag); also"
+        " TEMPORAL_WORKER_BUILD_ID; null = the volt-agent package version",
+    )
+    versioning_behavior: Literal["auto_upgrade", "pinned"] = Field(
+        "auto_upgrade",
+        description="with worker_deployment: pinned runs stay on the version that started"
+        " them (keep its workers until they finish); auto_upgrade runs move to the current"
+        " version (changes still need workflow.patched)",
+    )
 
 
 class RetrySettings(Section):
@@ -175,6 +192,57 @@ class WorkerSettings(Section):
         description="on SIGTERM, how long running activities get to finish before they are"
         " cancelled (and retried elsewhere); keep it below the orchestrator's kill deadline",
     )
+
+
+class ApiQueueSettings(Section):
+    """Toggl/Fibery activities of runs on the shared queue go to dedicated task queues that
+    only the long-lived workers poll; together these bound the aggregate request rate of all
+    workers (docs/TEMPORAL.md "Global API limits"). Every worker must use the same values."""
+
+    enabled: bool = Field(
+        True,
+        description="false: every activity runs on temporal.task_queue (one worker, or limits"
+        " enforced elsewhere)",
+    )
+    toggl_task_queue: str | None = Field(
+        None, description="null = {temporal.task_queue}-toggl (volt-agent-pipeline-toggl)"
+    )
+    fibery_task_queue: str | None = Field(
+        None, description="null = {temporal.task_queue}-fibery (volt-agent-pipeline-fibery)"
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="how many `volt-agent worker` processes poll the API queues; each one's"
+        " Toggl and Fibery clients send at most requests_per_second / workers; also"
+        " VOLT_AGENT_API_WORKERS",
+    )
+    toggl_activities_per_second: float | None = Field(
+        None,
+        gt=0,
+        description="Temporal's server-side dispatch limit of the Toggl queue (all workers);"
+        " null = toggl.requests_per_second",
+    )
+    fibery_activities_per_second: float | None = Field(
+        None,
+        gt=0,
+        description="the same for the Fibery queue; null = fibery.requests_per_second",
+    )
+    max_concurrent_toggl: int = Field(
+        1,
+        ge=1,
+        description="Toggl fetches at once per worker (1: concurrent runs' fetches spread over"
+        " the workers, each with its own share, instead of splitting one worker's)",
+    )
+    max_concurrent_fibery: int = Field(2, ge=1, description="Fibery activities at once per worker")
+
+    def queue_names(self, shared_queue: str) -> tuple[str, str]:
+        """The Toggl and Fibery task queues of the deployment whose shared queue is
+        ``shared_queue``; deployments with different shared queues never share them."""
+        return (
+            self.toggl_task_queue or f"{shared_queue}-toggl",
+            self.fibery_task_queue or f"{shared_queue}-fibery",
+        )
 
 
 class LlmSettings(Section):
@@ -324,6 +392,7 @@ class Settings(Section):
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    api_queues: ApiQueueSettings = Field(default_factory=ApiQueueSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
@@ -416,12 +485,15 @@ def _apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> None:
         ("temporal", "address"): env.get("TEMPORAL_ADDRESS"),
         ("temporal", "namespace"): env.get("TEMPORAL_NAMESPACE"),
         ("temporal", "ui_url"): env.get("TEMPORAL_UI_URL"),
+        ("temporal", "worker_deployment"): env.get("TEMPORAL_WORKER_DEPLOYMENT"),
+        ("temporal", "worker_build_id"): env.get("TEMPORAL_WORKER_BUILD_ID"),
         ("output_dir",): env.get("VOLT_AGENT_OUTPUT_DIR"),
         ("storage_url",): env.get("VOLT_AGENT_STORAGE_URL"),
         ("api", "host"): env.get("VOLT_AGENT_API_HOST"),
         ("api", "port"): env.get("VOLT_AGENT_API_PORT"),
         ("metrics", "host"): env.get("VOLT_AGENT_METRICS_HOST"),
         ("metrics", "port"): env.get("VOLT_AGENT_METRICS_PORT"),
+        ("api_queues", "workers"): env.get("VOLT_AGENT_API_WORKERS"),
     }
     for path, value in overrides.items():
         if not value:

@@ -37,7 +37,12 @@ from volt_agent.pipeline.service import (
 from volt_agent.pipeline.shutdown import run_until_terminated
 from volt_agent.pipeline.types import PipelineInput, Progress, StartFrom
 from volt_agent.pipeline.waits import waiting_note
-from volt_agent.pipeline.worker import build_activities, build_worker
+from volt_agent.pipeline.worker import (
+    api_share,
+    build_activities,
+    build_api_workers,
+    build_worker,
+)
 from volt_agent.progress_view import Detached, follow
 from volt_agent.sources.recording import record_folder
 from volt_agent.storage.run_folder import (
@@ -274,12 +279,20 @@ async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> 
         except ConfigError as exc:  # e.g. a second worker on one host: it still works
             console.print(f"[yellow]warning:[/] {exc}; this worker runs without metrics")
     client, server = await connect(settings.temporal, settings.data_dir, runtime=runtime)
-    activities = build_activities(settings, secrets)
-    worker = build_worker(client, settings, activities)
-    console.print(
-        f"Worker polling task queue {settings.temporal.task_queue!r} at {server.address}"
-        " (Ctrl-C stops it)"
-    )
+    shared = api_share(settings)
+    activities = build_activities(shared, secrets)
+    workers = [build_worker(client, shared, activities)]
+    workers.extend(build_api_workers(client, settings, activities))
+    queues = ", ".join(repr(worker.task_queue) for worker in workers)
+    console.print(f"Worker polling task queues {queues} at {server.address} (Ctrl-C stops it)")
+    if len(workers) > 1:
+        api = settings.api_queues
+        console.print(
+            f"API limits: this worker sends at most {shared.toggl.requests_per_second:g} req/s"
+            f" to Toggl and {shared.fibery.requests_per_second:g} req/s to Fibery"
+            f" (1/{api.workers} of each limit: api_queues.workers={api.workers})",
+            highlight=False,
+        )
     if runtime is not None:
         where = f"{settings.metrics.host}:{settings.metrics.port}"
         console.print(f"Metrics: http://{where}/metrics", highlight=False)
@@ -291,7 +304,7 @@ async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> 
         )
 
     try:
-        if await run_until_terminated(worker, terminating):
+        if await run_until_terminated(workers, terminating):
             console.print("worker stopped")
     finally:
         await activities.aclose()

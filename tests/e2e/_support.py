@@ -80,9 +80,10 @@ def run_cli(
 
 @contextlib.contextmanager
 def worker_process(
-    config: Path, env: dict[str, str], log: Path
+    config: Path, env: dict[str, str], log: Path, cwd: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A ``volt-agent worker`` process that polls once this yields; killed at the end."""
+    """A ``volt-agent worker`` process (in ``cwd``, default the config's folder) that polls
+    once this yields; killed at the end."""
     with log.open("ab") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
             [*CLI, "worker", "--config", str(config)],
@@ -90,7 +91,7 @@ def worker_process(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            cwd=config.parent,
+            cwd=cwd or config.parent,
         )
     try:
         deadline = time.monotonic() + 60

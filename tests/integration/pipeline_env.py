@@ -24,7 +24,7 @@ from volt_agent.domain.local_time import local_date
 from volt_agent.pipeline.activities import PipelineActivities
 from volt_agent.pipeline.service import prepare_run, start_run
 from volt_agent.pipeline.types import PipelineInput
-from volt_agent.pipeline.worker import build_activities, build_worker
+from volt_agent.pipeline.worker import build_activities, build_workers, running
 from volt_agent.sandbox import (
     FiberySimulatorOptions,
     Simulators,
@@ -126,7 +126,7 @@ async def pipeline_env(
         )
         activities = build_activities(settings, secrets)
         try:
-            async with build_worker(client, settings, activities):
+            async with running(build_workers(client, settings, activities)):
                 yield PipelineEnv(client, settings, sims, ws, activities)
         finally:
             await activities.aclose()

@@ -106,6 +106,7 @@ async def test_a_zombie_attempt_neither_shifts_nor_drops_a_page(
         toggl=toggl,
         toggl__page_size=50,
         retry__heartbeat_timeout_seconds=2,
+        api_queues__max_concurrent_toggl=2,  # one worker runs both attempts at once
     ) as env:
         folder, meta = await env.run()
         searches = env.sims.toggl.stats()[SEARCH]

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from tests.integration.pipeline_env import REPO, PipelineEnv, fast_settings, workspace
 from volt_agent.config import Secrets
 from volt_agent.domain.models import EnrichedData, TogglAggregated, hours
-from volt_agent.pipeline.worker import build_activities, build_worker
+from volt_agent.pipeline.worker import build_activities, build_workers, running
 from volt_agent.reporting.html import REPORT_HTML
 from volt_agent.reporting.insights import index_entities
 from volt_agent.reporting.writer import TemplateReportWriter
@@ -75,7 +75,7 @@ async def llm_env(
         activities = build_activities(settings, secrets)
         assert activities._writer.name == "llm:fake-model"
         try:
-            async with build_worker(client, settings, activities):
+            async with running(build_workers(client, settings, activities)):
                 yield PipelineEnv(client, settings, sims, ws, activities)
         finally:
             await activities.aclose()

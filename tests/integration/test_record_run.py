@@ -14,7 +14,7 @@ from temporalio.client import Client, WorkflowFailureError
 from tests.integration.pipeline_env import WEEK, fast_settings, workspace
 from volt_agent.config import Secrets
 from volt_agent.pipeline.service import prepare_run, start_run
-from volt_agent.pipeline.worker import build_activities, build_worker
+from volt_agent.pipeline.worker import build_activities, build_workers, running
 from volt_agent.sandbox import run_simulators
 from volt_agent.storage.run_folder import RunFolder
 from volt_agent.storage.run_metadata import load_metadata
@@ -39,7 +39,7 @@ async def test_a_recorded_run_holds_every_exchange_masked(
         )
         activities = build_activities(settings, secrets, record_dir=recording)
         try:
-            async with build_worker(temporal_client, settings, activities):
+            async with running(build_workers(temporal_client, settings, activities)):
                 params = prepare_run(settings, start_date=WEEK[0], end_date=WEEK[1])
                 handle = await start_run(temporal_client, params, settings.temporal.task_queue)
                 with contextlib.suppress(WorkflowFailureError):

@@ -417,6 +417,7 @@ class PipelineActivities:
 
     @activity.defn(name="extract_fibery_entities")
     @classified
+    @keeps_heartbeating  # a regular activity on the Fibery queue (api_queues): waits there
     async def extract_fibery_entities(self, run: RunRef) -> ExtractResult:
         folder = self._folder(run)
         if not folder.exists(TOGGL_AGGREGATED):

@@ -252,11 +252,23 @@ async def check_before_start(
     return await check_toggl_access(settings, secrets, params.users)
 
 
+def input_for_queue(params: PipelineInput, task_queue: str) -> PipelineInput:
+    """``params`` as started on ``task_queue``: on a run's own queue without ``api_queues``."""
+    if not is_run_task_queue(task_queue) or params.options.api_queues is None:
+        return params
+    options = params.options.model_copy(update={"api_queues": None})
+    return params.model_copy(update={"options": options})
+
+
 async def start_run(
     client: Client, params: PipelineInput, task_queue: str
 ) -> WorkflowHandle[object, object]:
     """Start the run on ``task_queue``: the shared queue of the long-lived workers
-    (``temporal.task_queue``), or ``run_task_queue(run_id)`` for an in-process worker."""
+    (``temporal.task_queue``), or ``run_task_queue(run_id)`` for an in-process worker.
+
+    A run on its own queue keeps every activity there (no ``api_queues``): only runs on the
+    shared queue send their Toggl/Fibery activities to the rate-limited API queues."""
+    params = input_for_queue(params, task_queue)
     timeout = _seconds(params.options.workflow_timeout_seconds)
     return await client.start_workflow(
         WORKFLOW_NAME,

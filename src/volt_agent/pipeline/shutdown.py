@@ -11,31 +11,38 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from temporalio.worker import Worker
 
 
 async def run_until_terminated(
-    worker: Worker, on_terminate: Callable[[], None] = lambda: None
+    workers: Worker | Sequence[Worker], on_terminate: Callable[[], None] = lambda: None
 ) -> bool:
-    """Run ``worker`` until it stops; SIGTERM shuts it down gracefully (``on_terminate`` is
-    called first). Returns whether SIGTERM stopped it."""
+    """Run ``workers`` (the shared-queue worker and the API queues' workers of one process)
+    until they stop; SIGTERM shuts them all down gracefully (``on_terminate`` is called
+    first), and so does one of them stopping on its own (its error is raised). Returns
+    whether SIGTERM stopped them."""
+    group = [workers] if isinstance(workers, Worker) else list(workers)
     loop = asyncio.get_running_loop()
     terminated = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, terminated.set)
-    running = asyncio.create_task(worker.run())
+    running = [asyncio.create_task(worker.run()) for worker in group]
     waiting = asyncio.create_task(terminated.wait())
     try:
-        await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({*running, waiting}, return_when=asyncio.FIRST_COMPLETED)
         if terminated.is_set():
             on_terminate()
-            await worker.shutdown()
-        await running
+        live = [w for w, task in zip(group, running, strict=True) if not task.done()]
+        if live:
+            await asyncio.gather(*(worker.shutdown() for worker in live))
+        for task in running:
+            await task
         return terminated.is_set()
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
         waiting.cancel()
-        if not running.done():
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
+        pending = [task for task in running if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

@@ -10,7 +10,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from volt_agent.config import ReportSettings, RetrySettings, Settings
+from volt_agent.config import (
+    ApiQueueSettings,
+    ReportSettings,
+    RetrySettings,
+    Settings,
+    TemporalSettings,
+)
 from volt_agent.domain.models import CompletenessCheck, FetchStatistics
 
 WORKFLOW_NAME = "TogglFiberyPipeline"
@@ -41,6 +47,16 @@ class ReportOptions(ReportSettings):
     model_config = ConfigDict(extra="ignore")
 
 
+class ApiQueues(Durable):
+    """The task queues of the Toggl and Fibery activities (``api_queues`` of the settings).
+
+    Only a run on the shared queue carries them; a run with its own queue (an in-process
+    worker) carries none and runs every activity on that queue."""
+
+    toggl: str
+    fibery: str
+
+
 class WorkflowOptions(Durable):
     """What the workflow itself uses: timeouts, the retry policy and the report fan-out.
 
@@ -51,6 +67,7 @@ class WorkflowOptions(Durable):
     workflow_timeout_seconds: int = Field(14400, gt=0)
     retry: RetryOptions = Field(default_factory=RetryOptions)
     reports: ReportOptions = Field(default_factory=ReportOptions)
+    api_queues: ApiQueues | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkflowOptions:
@@ -62,6 +79,11 @@ def _options_of(config: dict[str, Any]) -> dict[str, Any]:
     temporal = config.get("temporal") or {}
     options: dict[str, Any] = {"retry": config.get("retry"), "reports": config.get("reports")}
     options["workflow_timeout_seconds"] = temporal.get("workflow_timeout_seconds")
+    queues = config.get("api_queues")
+    if queues is not None and queues.get("enabled"):
+        shared = temporal.get("task_queue") or TemporalSettings().task_queue
+        toggl, fibery = ApiQueueSettings.model_validate(queues).queue_names(shared)
+        options["api_queues"] = {"toggl": toggl, "fibery": fibery}
     return {key: value for key, value in options.items() if value is not None}
 
 

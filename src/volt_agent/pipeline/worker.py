@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from volt_agent.config import Secrets, Settings
 from volt_agent.errors import ConfigError
 from volt_agent.metrics import PipelineMetrics
 from volt_agent.pipeline.activities import PipelineActivities
+from volt_agent.pipeline.versioning import deployment_config
 from volt_agent.pipeline.workflow import TogglFiberyPipeline
 from volt_agent.reporting.llm import LlmReportWriter
 from volt_agent.reporting.writer import ReportWriter, TemplateReportWriter
@@ -61,7 +64,8 @@ def build_worker(
 ) -> Worker:
     """A worker on ``task_queue``: by default the shared ``temporal.task_queue`` of the
     long-lived workers; an in-process worker of ``volt-agent run`` / ``show-run --follow``
-    passes its run's own queue (``service.run_task_queue``) so it takes no other run's work."""
+    passes its run's own queue (``service.run_task_queue``) so it takes no other run's work.
+    Only the shared-queue worker joins ``temporal.worker_deployment`` (``versioning``)."""
     limits = settings.worker
     # Pipeline metrics go to the client's runtime: exported when it was built with
     # ``metrics.metrics_runtime``, a no-op otherwise.
@@ -75,4 +79,88 @@ def build_worker(
         max_concurrent_local_activities=limits.max_concurrent_local_activities,
         max_concurrent_workflow_tasks=limits.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=limits.graceful_shutdown_seconds),
+        deployment_config=None if task_queue else deployment_config(settings.temporal),
     )
+
+
+TOGGL_ACTIVITIES = ("fetch_toggl_data",)
+FIBERY_ACTIVITIES = (
+    "extract_fibery_entities",
+    "enrich_scrum_task",
+    "enrich_scrum_bug",
+    "enrich_product_feature",
+    "default_enrich_entity",
+)
+"""The activities that call Toggl / Fibery: what the API queues' workers run (each is the
+``PipelineActivities`` method of that name)."""
+
+
+def api_share(settings: Settings) -> Settings:
+    """The settings of one of ``api_queues.workers`` long-lived workers: its Toggl and Fibery
+    clients get ``1/workers`` of each per-token rate, so all of them together stay within it."""
+    workers = settings.api_queues.workers
+    if not settings.api_queues.enabled or workers == 1:
+        return settings
+    toggl = settings.toggl.requests_per_second / workers
+    fibery = settings.fibery.requests_per_second / workers
+    return settings.model_copy(
+        update={
+            "toggl": settings.toggl.model_copy(update={"requests_per_second": toggl}),
+            "fibery": settings.fibery.model_copy(update={"requests_per_second": fibery}),
+        }
+    )
+
+
+def build_api_workers(
+    client: Client, settings: Settings, activities: PipelineActivities
+) -> list[Worker]:
+    """Workers on the Toggl and Fibery task queues (``api_queues``), sharing ``activities``
+    (so this process's one rate limiter per client) with the shared-queue worker.
+
+    ``max_task_queue_activities_per_second`` is enforced by the Temporal server for all
+    workers of a queue (every worker must set the same value); ``max_concurrent_*`` bounds
+    this worker's share. None when ``api_queues.enabled`` is false."""
+    queues = settings.api_queues
+    if not queues.enabled:
+        return []
+    toggl_rate = queues.toggl_activities_per_second or settings.toggl.requests_per_second
+    fibery_rate = queues.fibery_activities_per_second or settings.fibery.requests_per_second
+    toggl_queue, fibery_queue = queues.queue_names(settings.temporal.task_queue)
+    specs = (
+        (toggl_queue, TOGGL_ACTIVITIES, toggl_rate, queues.max_concurrent_toggl),
+        (fibery_queue, FIBERY_ACTIVITIES, fibery_rate, queues.max_concurrent_fibery),
+    )
+    grace = timedelta(seconds=settings.worker.graceful_shutdown_seconds)
+    return [
+        Worker(
+            client,
+            task_queue=queue,
+            activities=[getattr(activities, name) for name in names],
+            max_task_queue_activities_per_second=rate,
+            max_concurrent_activities=concurrent,
+            graceful_shutdown_timeout=grace,
+        )
+        for queue, names, rate, concurrent in specs
+    ]
+
+
+def build_workers(
+    client: Client, settings: Settings, activities: PipelineActivities
+) -> list[Worker]:
+    """A long-lived worker's set: the shared-queue worker (``build_worker``) and the API
+    queues' workers (``build_api_workers``), all sharing ``activities`` (built from
+    ``api_share(settings)`` when several workers share the limits, as ``volt-agent worker``
+    does)."""
+    return [
+        build_worker(client, settings, activities),
+        *build_api_workers(client, settings, activities),
+    ]
+
+
+@asynccontextmanager
+async def running(workers: Sequence[Worker]) -> AsyncIterator[list[Worker]]:
+    """Run ``workers`` for the duration of the block (``async with`` each)."""
+    async with AsyncExitStack() as stack:
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        yield list(workers)

@@ -62,6 +62,10 @@ BATCH_FAILED = "enrichment_batch_failed"
 MAX_BATCH_WARNINGS = 20
 DEGRADE_FAILED_BATCHES = "degrade-failed-batches"
 """``workflow.patched`` id: histories from before it failed the run on a failed batch."""
+API_TASK_QUEUES = "api-task-queues"
+"""``workflow.patched`` id: runs with ``options.api_queues`` send the Toggl/Fibery activities
+to those queues, and the schema read of ``extract_fibery_entities`` becomes a regular
+activity on the Fibery queue (it was a local activity)."""
 FATAL_BATCH_ERRORS = frozenset(
     {"ConfigError", "UserInputError", "AuthError", "FeatureNotEnabledError", "StorageError"}
 )
@@ -146,6 +150,8 @@ class TogglFiberyPipeline:
         self._params = params
         self._run_options = params.options
         self._run = RunRef(run_id=params.run_id)
+        queues = params.options.api_queues
+        self._api_queues = queues if queues and workflow.patched(API_TASK_QUEUES) else None
         self._progress = Progress(run_id=params.run_id, activities_total=ACTIVITIES_TOTAL)
         self._statistics: dict[str, Any] = {}
         self._warnings: list[str] = []
@@ -186,6 +192,7 @@ class TogglFiberyPipeline:
             ),
             FetchResult,
             heartbeat=True,
+            task_queue=self._api_queues.toggl if self._api_queues else None,
         )
         self._statistics["toggl"] = fetched.model_dump()
         check = fetched.completeness
@@ -209,7 +216,16 @@ class TogglFiberyPipeline:
     async def _fibery_stage(self) -> SaveEnrichedResult:
         self._progress.current_stage = STAGE_FIBERY
         await self._local("cleanup_fibery_stage", 4, self._run)
-        plan = await self._local("extract_fibery_entities", 5, self._run, ExtractResult)
+        if self._api_queues is None:
+            plan = await self._local("extract_fibery_entities", 5, self._run, ExtractResult)
+        else:  # it reads the Fibery schema: on the rate-limited queue
+            plan = await self._activity(
+                "extract_fibery_entities",
+                5,
+                self._run,
+                ExtractResult,
+                task_queue=self._api_queues.fibery,
+            )
         if not plan.batches and not self._warnings:
             self._warnings.append(
                 f"{ZERO_MATCHED}: no time entry references a Fibery entity: check that"
@@ -310,6 +326,8 @@ class TogglFiberyPipeline:
         """Enrichment batches retry for ``retry.enrichment_schedule_to_close_seconds`` with no
         attempt limit (a Fibery outage of minutes is waited out); 0 keeps ``maximum_attempts``."""
         options = self._options()
+        if self._api_queues is not None:
+            options["task_queue"] = self._api_queues.fibery
         bound = self._retry().enrichment_schedule_to_close_seconds
         if bound:
             options["schedule_to_close_timeout"] = timedelta(seconds=bound)
@@ -374,11 +392,14 @@ class TogglFiberyPipeline:
         result_type: type[R],
         *,
         heartbeat: bool = False,
+        task_queue: str | None = None,
     ) -> R:
+        """``task_queue``: an API queue (``options.api_queues``); default the workflow's own."""
         self._begin(name, index)
-        result: R = await workflow.execute_activity(
-            name, arg, result_type=result_type, **self._options(heartbeat=heartbeat)
-        )
+        options = self._options(heartbeat=heartbeat)
+        if task_queue is not None:
+            options["task_queue"] = task_queue
+        result: R = await workflow.execute_activity(name, arg, result_type=result_type, **options)
         return result
 
     async def _local(

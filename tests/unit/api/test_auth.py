@@ -48,7 +48,12 @@ def test_settings_take_tokens_from_env_and_keep_them_out_of_dumps(tmp_path) -> N
         options=WorkflowOptions.from_settings(settings),
     )
     assert TOKEN not in params.model_dump_json()
-    assert set(params.model_dump()["options"]) == {"workflow_timeout_seconds", "retry", "reports"}
+    assert set(params.model_dump()["options"]) == {
+        "workflow_timeout_seconds",
+        "retry",
+        "reports",
+        "api_queues",
+    }
 
 
 @pytest.mark.parametrize(

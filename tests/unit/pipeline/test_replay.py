@@ -1,9 +1,10 @@
 """Replaying a recorded history catches non-deterministic changes to the workflow code.
 
-When a change to ``TogglFiberyPipeline`` is deliberately incompatible (new commands in a
-different order), runs already in flight would break: version the change with
-``workflow.patched`` or, before any release, regenerate the fixture from a fresh run (a
-4-user, 2-day sandbox run recorded with ``WorkflowHandle.fetch_history().to_json()``).
+The fixture is a completed 4-user, 2-day sandbox run recorded before ``options`` replaced
+the whole settings in the input. It is never regenerated to make this test pass: when a
+change to ``TogglFiberyPipeline`` issues different commands, runs already in flight would
+break, so gate it with ``workflow.patched`` (docs/TEMPORAL.md, "Upgrading workers while
+runs are in flight"). The newer fixtures are replayed by ``test_replay_histories.py``.
 """
 
 from __future__ import annotations
