@@ -5,7 +5,6 @@ Domain errors become one-line messages and exit code 2 here, and only here.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from volt_agent.cli_support import (
     RecordOption,
     console,
     fail,
+    run_and_exit,
     run_async,
     settings_from,
 )
@@ -296,10 +296,7 @@ cli_ops.register(app)
 
 
 def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run_and_exit(app)
 
 
 if __name__ == "__main__":

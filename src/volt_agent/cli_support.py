@@ -6,7 +6,11 @@ Domain errors become one-line messages and exit code 2 here, and only here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -60,3 +64,35 @@ def settings_from(config: Path | None, output_dir: Path | None = None) -> Settin
     if output_dir is not None:
         settings = settings.model_copy(update={"output_dir": output_dir})
     return settings
+
+
+def exit_code_of(exc: SystemExit) -> int:
+    """The process exit code a ``SystemExit`` stands for (a message means 1, printed)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+def run_and_exit(command: Callable[[], object]) -> NoReturn:
+    """Run a CLI entry point, then end the process without interpreter teardown.
+
+    The Temporal SDK's Rust core keeps threads that can call into Python while the interpreter
+    finalizes, which aborts a finished command with "Fatal Python error: PyGILState_Release"
+    (temporalio/sdk-python issue #300). Every output is flushed and every log handler closed
+    first; then ``os._exit`` ends the process with the command's exit code.
+    """
+    try:
+        command()
+        code = 0
+    except SystemExit as exc:
+        code = exit_code_of(exc)
+    except KeyboardInterrupt:
+        code = 130
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(ValueError, OSError):
+            stream.flush()
+    os._exit(code)
