@@ -138,6 +138,23 @@ def cli_argv() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "volt_agent.cli"]
 
 
+def run_argv(start: date, end: date, run_id: str, config: Path) -> list[str]:
+    """``volt-agent run --no-worker`` of one run: the long-lived worker does the work."""
+    return [
+        *cli_argv(),
+        "run",
+        "--no-worker",
+        "--start-date",
+        start.isoformat(),
+        "--end-date",
+        end.isoformat(),
+        "--run-id",
+        run_id,
+        "--config",
+        str(config),
+    ]
+
+
 def process_env(sims: Simulators, home: Path, llm_url: str | None) -> dict[str, str]:
     """Only what the run needs: no inherited tokens, keys or TEMPORAL_* settings."""
     env = {
@@ -197,19 +214,7 @@ def run_cli(
 ) -> tuple[int, float, int]:
     """``volt-agent run --no-worker`` to the end: exit code, wall seconds, peak RSS bytes."""
     start, end = workload.dates
-    argv = [
-        *cli_argv(),
-        "run",
-        "--no-worker",
-        "--start-date",
-        start.isoformat(),
-        "--end-date",
-        end.isoformat(),
-        "--run-id",
-        run_id,
-        "--config",
-        str(config),
-    ]
+    argv = run_argv(start, end, run_id, config)
     with (folder / "run.log").open("wb") as out:
         began = time.monotonic()
         proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv

@@ -36,9 +36,9 @@ import yaml
 
 from benchmarks.bench import (
     RESULTS_DIR,
-    cli_argv,
     log,
     process_env,
+    run_argv,
     worker_process,
     write_config,
 )
@@ -71,19 +71,7 @@ def fast_config(path: Path) -> None:
 def run_once(config: Path, env: dict[str, str], folder: Path, run_id: str) -> float:
     start = SPEC.start_date
     end = start.fromordinal(start.toordinal() + SPEC.days - 1)
-    argv = [
-        *cli_argv(),
-        "run",
-        "--no-worker",
-        "--start-date",
-        start.isoformat(),
-        "--end-date",
-        end.isoformat(),
-        "--run-id",
-        run_id,
-        "--config",
-        str(config),
-    ]
+    argv = run_argv(start, end, run_id, config)
     began = time.monotonic()
     done = subprocess.run(  # noqa: S603 - our own CLI, fixed argv
         argv, capture_output=True, text=True, env=env, cwd=folder, timeout=600, check=False
