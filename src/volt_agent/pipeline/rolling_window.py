@@ -45,4 +45,12 @@ async def process_with_rolling_window(
     finally:
         for task in running:
             task.cancel()
+            task.add_done_callback(_retrieve)
     return [results[i] for i in range(len(items))]
+
+
+def _retrieve(task: asyncio.Task[R]) -> None:
+    """Mark the outcome of a call cancelled above as seen: the first exception, already
+    raised, is the one that matters ("Task exception was never retrieved" otherwise)."""
+    if not task.cancelled():
+        task.exception()

@@ -1,4 +1,5 @@
 import asyncio
+import gc
 
 import pytest
 
@@ -66,6 +67,33 @@ async def test_first_error_cancels_the_rest() -> None:
         await process_with_rolling_window([0, 1, 2], work, 2)
     await asyncio.sleep(0)
     assert cancelled == [0]
+
+
+async def test_calls_that_fail_when_cancelled_leave_no_unretrieved_exception() -> None:
+    """Like an activity call, a cancelled call may end with an error of its own; nobody awaits
+    it after the first error, so its outcome must be marked seen, not logged at collection."""
+    reported: list[str] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context["message"]))
+
+    async def work(item: int) -> int:
+        if item == 1:
+            raise RuntimeError("boom")
+        try:
+            await asyncio.sleep(1)
+        except asyncio.CancelledError:
+            raise ValueError(f"activity {item} cancelled") from None
+        return item
+
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            await process_with_rolling_window([0, 1, 2], work, 2)
+        await asyncio.sleep(0)
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert reported == []
 
 
 async def test_empty_and_invalid() -> None:
