@@ -14,7 +14,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from volt_agent.errors import ConfigError
 
@@ -246,10 +254,14 @@ class ApiQueueSettings(Section):
 
 
 class LlmSettings(Section):
-    """Report writer: ``openai`` (any OpenAI-compatible endpoint), ``template`` or ``auto``."""
+    """Report writer: ``openai`` (any OpenAI-compatible endpoint) or ``template``.
+
+    Data goes to an LLM only with ``openai``; ``auto`` still loads and means template."""
 
     provider: Literal["openai", "template", "auto"] = Field(
-        "auto", description="auto = openai when OPENAI_API_KEY is set, else template"
+        "template",
+        description="openai = the LLM writer (the only value that sends data to an LLM);"
+        " template = the built-in writer; auto = template (kept for old config files)",
     )
     base_url: str | None = Field(
         None,
@@ -273,7 +285,12 @@ class LlmSettings(Section):
         24000, ge=1000, description="characters of data per prompt; longest texts cut first"
     )
     hours_tolerance: float = Field(
-        0.1, ge=0, description="hours the model states per entity may differ this much"
+        0.1,
+        ge=0,
+        description="hours the model states per entity or person may differ this much",
+    )
+    percent_tolerance: float = Field(
+        1.0, ge=0, description="percentage points a share the model states may differ"
     )
     prompts_dir: Path = Field(Path("config/prompts"), description="the prompt templates")
 
@@ -323,11 +340,26 @@ class MetricsSettings(Section):
     port: int = Field(9464, ge=1, le=65535, description="also VOLT_AGENT_METRICS_PORT")
 
 
-class ReportSettings(Section):
+class ReportFanOut(Section):
     """Person reports run as a rolling window over groups of users (history grows per group)."""
 
     users_per_activity: int = Field(10, ge=1)
     max_concurrent: int = Field(4, ge=1)
+
+
+class ReportSettings(ReportFanOut):
+    """``reports``: the fan-out (the workflow's) and how report hours are rounded and exported
+    (the worker's: never in the workflow input)."""
+
+    rounding: Literal["none", "up", "nearest", "down"] = Field(
+        "none", description="per-entry rounding of report hours, as Toggl's report rounding"
+    )
+    rounding_minutes: Literal[1, 5, 6, 10, 12, 15, 30, 60, 240] = Field(
+        15, description="the rounding interval: one of Toggl's (1 min to 4 h)"
+    )
+    csv_bom: bool = Field(
+        False, description="start the CSV exports with a UTF-8 BOM (for spreadsheet apps)"
+    )
 
 
 EnrichmentActivity = Literal[
@@ -351,6 +383,20 @@ class EnrichmentType(Section):
         description="alias → Fibery field name, or a path into a relation/enum such as"
         " ['Scrum/Sprint', 'Scrum/Name']",
     )
+    closed_at: str | None = Field(
+        None,
+        description="the alias in `fields` whose date says when the entity was closed"
+        " (e.g. completed, resolved); without it closing dates are unknown",
+    )
+
+    @model_validator(mode="after")
+    def _closed_at_is_a_field_alias(self) -> EnrichmentType:
+        if self.closed_at is not None and self.closed_at not in self.fields:
+            names = ", ".join(sorted(self.fields)) or "none"
+            raise ValueError(
+                f"closed_at {self.closed_at!r} must be one of this type's field aliases ({names})"
+            )
+        return self
 
 
 class EnrichmentSettings(Section):

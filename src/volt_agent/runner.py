@@ -44,6 +44,7 @@ from volt_agent.pipeline.worker import (
     build_worker,
 )
 from volt_agent.progress_view import Detached, follow
+from volt_agent.reporting.llm_egress import egress_notice
 from volt_agent.sources.recording import record_folder
 from volt_agent.storage.run_folder import (
     INDIVIDUAL_DIR,
@@ -131,6 +132,8 @@ async def run_pipeline(
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if not enabled:
         console.print(f"[dim]{no_worker_notice(config_path)}[/]", highlight=False)
+    elif notice := egress_notice(settings.llm, secrets.openai_api_key):
+        console.print(f"[yellow]note:[/] {notice}", highlight=False)
     if record_dir is not None:
         record_folder(record_dir)
     client, server = await connect(settings.temporal, settings.data_dir)
@@ -278,6 +281,8 @@ async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> 
             runtime = metrics_runtime(settings.metrics)
         except ConfigError as exc:  # e.g. a second worker on one host: it still works
             console.print(f"[yellow]warning:[/] {exc}; this worker runs without metrics")
+    if notice := egress_notice(settings.llm, secrets.openai_api_key):
+        console.print(f"[yellow]note:[/] {notice}", highlight=False)
     client, server = await connect(settings.temporal, settings.data_dir, runtime=runtime)
     shared = api_share(settings)
     activities = build_activities(shared, secrets)

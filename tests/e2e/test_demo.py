@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from volt_agent.domain.local_time import local_date
 from volt_agent.domain.models import EnrichedData, RawTogglData, TogglAggregated
 from volt_agent.pipeline.devserver import free_ports
 from volt_agent.storage.run_folder import user_slug
@@ -69,9 +70,11 @@ def test_demo_writes_every_artifact_with_consistent_hours(tmp_path: Path) -> Non
     assert meta["status"] == "completed"
     raw = RawTogglData.model_validate_json((folder / "raw_toggl_data.json").read_text())
     aggregated = TogglAggregated.model_validate_json((folder / "toggl_aggregated.json").read_text())
-    EnrichedData.model_validate_json((folder / "enriched_data.json").read_text())
+    enriched = EnrichedData.model_validate_json((folder / "enriched_data.json").read_text())
     assert (folder / "reports" / "toggl_summary.md").read_text().startswith("# ")
-    assert (folder / "reports" / "team_summary.md").read_text().startswith("# ")
+    team = (folder / "reports" / "team_summary.md").read_text()
+    assert team.startswith("# ")
+    check_findings_hold(team, enriched)
 
     seconds: dict[int, int] = defaultdict(int)
     counts: dict[int, int] = defaultdict(int)
@@ -85,3 +88,41 @@ def test_demo_writes_every_artifact_with_consistent_hours(tmp_path: Path) -> Non
         assert match is not None, report
         assert float(match.group(1)) == round(seconds[user.user_id] / 3600, 2)
         assert int(match.group(2)) == counts[user.user_id]
+
+
+ROW_REF = re.compile(r"^\| (\S+/\S+) \| #(\S+) \|", re.MULTILINE)
+CLOSED_FINDING = re.compile(r"^- \*\*\w+\*\* \(closed_entity_time, .*? on (\S+/\S+) #(\S+) ")
+
+
+def check_findings_hold(team: str, data: EnrichedData) -> None:
+    """At most 10 findings; accomplishments closed within the period; a closed-entity finding
+    only for an entity with a known closing date and an entry that started after it."""
+    gaps = team.split("## Gaps and unusual patterns")[1]
+    gaps = gaps.split("## Individual reports", maxsplit=1)[0]
+    listed = [line for line in gaps.splitlines() if line.startswith("- **")]
+    assert 0 < len(listed) <= 10, gaps
+    entities = {(e.type_key, e.public_id): e for e in data.entities}
+    done = team.split("## Accomplishments")[1].split("## Focus areas", maxsplit=1)[0]
+    period = (data.aggregated.start_date, data.aggregated.end_date)
+    for key in ROW_REF.findall(done):
+        entity = entities[key]
+        day = entity.closed_at.date() if entity.closed_at else entity.closed_on
+        assert day is not None, key
+        assert period[0] <= day <= period[1], key
+    for line in listed:
+        match = CLOSED_FINDING.match(line)
+        if match is None:
+            continue
+        entity = entities[(match.group(1), match.group(2))]
+        starts = [
+            (r.start, u.timezone)
+            for u in data.aggregated.users
+            for m in u.matched
+            if (m.type_key, m.entity_id) == (entity.type_key, entity.public_id)
+            for r in m.entries
+        ]
+        if entity.closed_at is not None:
+            assert any(start >= entity.closed_at for start, _ in starts), line
+        else:
+            assert entity.closed_on is not None, line
+            assert any(local_date(start, zone) > entity.closed_on for start, zone in starts), line

@@ -190,6 +190,51 @@ async def test_hallucinated_id_and_wrong_hours_fall_back_with_warnings(
     )
 
 
+def wrong_person_total(liar: int) -> Callable[[ChatRequest], str]:
+    """Person ``liar``'s summary states their total 5 h too high, by name, with no id."""
+
+    def respond(request: ChatRequest) -> str:
+        answer = generic_sections(request)
+        match = USER_LINE.search(request.user)
+        if match and int(match.group(1)) == liar:
+            name = re.search(r"^Person: (.+) \(Toggl user", request.user, re.MULTILINE)
+            total = re.search(r"Totals: (\d+\.\d+) h", request.user)
+            assert name is not None
+            assert total is not None
+            stated = float(total.group(1)) + 5
+            first = name.group(1).split()[0]
+            return answer.replace(
+                "follows from", f"is that {first} logged {stated:.2f} h in total, per", 1
+            )
+        return answer
+
+    return respond
+
+
+async def test_a_wrong_person_total_falls_back_with_a_warning(
+    temporal_client: Client, tmp_path: Path
+) -> None:
+    ws = small_workspace()
+    liar = next(u for u in ws.toggl_users if ws.entry_count_by_user().get(u.id))
+    fake = FakeLlm(responder=wrong_person_total(liar.id))
+    async with llm_env(temporal_client, tmp_path, fake, ws=ws) as env:
+        folder, meta = await env.run()
+    assert meta.status == "completed", meta.error
+    aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
+    user = next(u for u in aggregated.users if u.user_id == liar.id)
+    slug = user_slug(user.user_name, user.user_id)
+    first = user.user_name.split()[0]
+    stated = round(float(f"{hours(user.total_seconds):.2f}") + 5, 2)
+    assert meta.warnings == [
+        f"llm_fallback: person report {slug}: section 'summary' states {stated:g} h for"
+        f" {first}; the data says {hours(user.total_seconds):.2f} h; the template text was kept"
+    ]
+    report = folder.file(folder.individual_report(slug)).read_text()
+    assert "<!-- llm:summary -->" not in report
+    assert "\n## Summary\n\nTracked " in report
+    assert "1 narrative section fell back to the template text" in report
+
+
 async def test_429_500_and_timeout_are_retried_by_the_client(
     temporal_client: Client, tmp_path: Path
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -17,6 +19,7 @@ from tests.unit.pipeline.skewed_totals import SkewedTotals
 from volt_agent.config import Secrets
 from volt_agent.domain.models import EnrichedData, RawTogglData, TogglAggregated
 from volt_agent.pipeline.service import query_progress
+from volt_agent.reporting.exports import ENTRIES_CSV, PERSON_ENTITY_CSV
 from volt_agent.sandbox import (
     FaultPlan,
     FaultRule,
@@ -72,6 +75,19 @@ async def test_full_run_writes_every_artifact(temporal_client: Client, tmp_path:
         e.status == "found" for e in enriched.entities if (e.type_key, e.public_id) not in deleted
     )
     assert meta.statistics["enrichment"]["not_found"] == len(not_found)
+    exported = {
+        name: list(csv.DictReader(io.StringIO(folder.read_bytes(name).decode(), newline="")))
+        for name in (ENTRIES_CSV, PERSON_ENTITY_CSV)
+    }
+    stats = aggregated.statistics
+    assert len(exported[ENTRIES_CSV]) == stats.entry_count
+    assert sum(int(r["seconds"]) for r in exported[ENTRIES_CSV]) == stats.total_seconds
+    for name, seconds in (
+        (ENTRIES_CSV, stats.total_seconds),
+        (PERSON_ENTITY_CSV, stats.matched_seconds),
+    ):
+        hours = sum(float(r["hours"]) for r in exported[name])
+        assert abs(hours - seconds / 3600) < 1e-6 * len(exported[name]) + 1e-9
 
 
 async def test_rerun_from_fibery_gives_identical_enriched_data(

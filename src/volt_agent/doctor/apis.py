@@ -20,6 +20,7 @@ from volt_agent.doctor.checks import Check, error, ok, skip, warning
 from volt_agent.errors import ConfigError, VoltAgentError
 from volt_agent.reporting.llm import LlmReportWriter
 from volt_agent.reporting.llm_client import DEFAULT_BASE_URL, classify
+from volt_agent.reporting.llm_egress import egress_notice, uses_llm
 from volt_agent.sources.parsing import duration_text
 from volt_agent.sources.toggl import TogglClient
 from volt_agent.sources.toggl_rows import TogglWorkspace
@@ -189,17 +190,21 @@ async def check_llm(
     *,
     client_factory: ModelLister | None = None,
 ) -> Check:
-    """The report writer the run would use; for an LLM, its prompts, key and model."""
-    if settings.provider == "template":
-        return ok(LLM, "llm.provider is template: reports use the built-in template writer")
+    """The report writer the run would use (``uses_llm``: only ``llm.provider: openai``
+    sends data to an LLM); for an LLM, its prompts, key and model."""
+    if not uses_llm(settings):
+        notice = egress_notice(settings, key)
+        return ok(
+            LLM,
+            notice
+            or f"llm.provider is {settings.provider}: reports use the built-in template writer",
+        )
     if key is None or not key.get_secret_value():
-        if settings.provider == "openai":
-            return error(
-                LLM,
-                "llm.provider is openai but OPENAI_API_KEY is not set: put it in the"
-                " environment or .env (local servers such as Ollama accept any value)",
-            )
-        return ok(LLM, "OPENAI_API_KEY is not set: reports use the built-in template writer")
+        return error(
+            LLM,
+            "llm.provider is openai but OPENAI_API_KEY is not set: put it in the"
+            " environment or .env (local servers such as Ollama accept any value)",
+        )
     try:
         LlmReportWriter.create(settings, key)
     except ConfigError as exc:

@@ -309,6 +309,13 @@ class EnrichedEntity(Model):
     created: datetime | None = None
     modified: datetime | None = None
     assignees: list[str] = Field(default_factory=list)
+    """Display names (an email when Fibery has no name)."""
+    assignee_emails: list[str] = Field(default_factory=list)
+    """Emails of the assignees that have one; matched before names."""
+    closed_at: datetime | None = None
+    """When the entity was closed, from the type's configured ``closed_at`` field."""
+    closed_on: date | None = None
+    """The closing day, when that field is a date without a time."""
     description: str = ""
     comments: list[Comment] = Field(default_factory=list)
     comment_count: int = 0

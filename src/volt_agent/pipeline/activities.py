@@ -30,6 +30,7 @@ from volt_agent.domain.models import (
     TogglAggregated,
 )
 from volt_agent.domain.parsing import DescriptionParser
+from volt_agent.domain.rounding import RoundingPolicy, policy_line, round_aggregate
 from volt_agent.enrichment.registry import enricher_for
 from volt_agent.enrichment.run_schema import ensure_run_schema, load_run_schema
 from volt_agent.errors import (
@@ -80,8 +81,15 @@ from volt_agent.pipeline.types import (
     RunStatusUpdate,
     SaveEnrichedResult,
 )
+from volt_agent.reporting.exports import (
+    ENTRIES_CSV,
+    PERSON_ENTITY_CSV,
+    entries_csv,
+    person_entity_csv,
+)
 from volt_agent.reporting.html import REPORT_HTML, render_html_report
 from volt_agent.reporting.llm_usage import ReportTelemetry, collect_telemetry
+from volt_agent.reporting.policy import with_policy_line
 from volt_agent.reporting.writer import ReportWriter
 from volt_agent.sources.fibery import FiberyClient
 from volt_agent.sources.fibery_schema import check_enrichment_config
@@ -169,6 +177,10 @@ class PipelineActivities:
         self._parser = DescriptionParser(settings.parsing)
         self._stores = RunStores()
         """Per workflow run, never per path: a re-run of a run id must see its new files."""
+        self._rounding = RoundingPolicy(
+            settings.reports.rounding, settings.reports.rounding_minutes
+        )
+        """Rounding of report hours (``reports.rounding``); JSON artifacts stay raw."""
         self.metrics = PipelineMetrics()
         """Replaced by the worker's (``build_worker``) when it exports metrics."""
 
@@ -391,7 +403,8 @@ class PipelineActivities:
         folder = self._folder(run)
         with collect_telemetry() as telemetry:
             aggregated = await load_model(folder, TOGGL_AGGREGATED, TogglAggregated)
-            text = await self._writer.toggl_summary(aggregated)
+            rounded = round_aggregate(aggregated, self._rounding)
+            text = with_policy_line(await self._writer.toggl_summary(rounded), self._rounding)
         await save_text(folder, TOGGL_SUMMARY, text)
         return ReportResult(
             path=TOGGL_SUMMARY,
@@ -535,7 +548,8 @@ class PipelineActivities:
         store = self._store(folder)
         aggregated = await asyncio.to_thread(store.aggregated)
         await asyncio.to_thread(store.index)
-        users = {u.user_id: u for u in aggregated.users}
+        rounded = round_aggregate(aggregated, self._rounding)
+        users = {u.user_id: u for u in rounded.users}
         missing = [uid for uid in params.user_ids if uid not in users]
         if missing:
             raise UserInputError(f"users {missing} are not in {TOGGL_AGGREGATED}")
@@ -546,6 +560,7 @@ class PipelineActivities:
                 text = await self._writer.person_report(
                     user, store.entities_for(user), (aggregated.start_date, aggregated.end_date)
                 )
+                text = with_policy_line(text, self._rounding)
                 path = folder.individual_report(user_slug(user.user_name, user.user_id))
                 await save_text(folder, path, text)
                 paths.append(path)
@@ -583,11 +598,18 @@ class PipelineActivities:
     @keeps_heartbeating
     async def generate_team_report(self, run: RunRef) -> ReportResult:
         folder = self._folder(run)
-        data = await load_model(folder, ENRICHED_DATA, EnrichedData)
+        raw = await load_model(folder, ENRICHED_DATA, EnrichedData)
+        policy = self._rounding
+        data = raw.model_copy(update={"aggregated": round_aggregate(raw.aggregated, policy)})
         with collect_telemetry() as telemetry:
-            text = await self._writer.team_report(data)
+            text = with_policy_line(await self._writer.team_report(data), policy)
         await save_text(folder, TEAM_SUMMARY, text)
-        await save_text(folder, REPORT_HTML, await asyncio.to_thread(render_html_report, data))
+        line = policy_line(policy) if policy.active else ""
+        html = await asyncio.to_thread(render_html_report, data, rounding=line)
+        await save_text(folder, REPORT_HTML, html)
+        bom = self._settings.reports.csv_bom
+        for name, build in ((ENTRIES_CSV, entries_csv), (PERSON_ENTITY_CSV, person_entity_csv)):
+            await asyncio.to_thread(folder.save_bytes, name, build(raw, policy, bom=bom))
         self._stores.drop(_workflow_run())
         return ReportResult(
             path=TEAM_SUMMARY,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from volt_agent.config import (
     ApiQueueSettings,
-    ReportSettings,
+    ReportFanOut,
     RetrySettings,
     Settings,
     TemporalSettings,
@@ -41,7 +41,7 @@ class RetryOptions(RetrySettings):
     model_config = ConfigDict(extra="ignore")
 
 
-class ReportOptions(ReportSettings):
+class ReportOptions(ReportFanOut):
     """``reports`` of the run's settings: how person reports are grouped and fanned out."""
 
     model_config = ConfigDict(extra="ignore")

@@ -17,28 +17,28 @@ from volt_agent.pipeline.activities import PipelineActivities
 from volt_agent.pipeline.versioning import deployment_config
 from volt_agent.pipeline.workflow import TogglFiberyPipeline
 from volt_agent.reporting.llm import LlmReportWriter
+from volt_agent.reporting.llm_egress import uses_llm
 from volt_agent.reporting.writer import ReportWriter, TemplateReportWriter
 from volt_agent.schedules.activities import resolve_schedule_window
 from volt_agent.schedules.workflow import ScheduledPipeline
 
 
 def build_writer(settings: Settings, secrets: Secrets) -> ReportWriter:
-    """The report writer of ``llm.provider``: ``auto`` is openai when OPENAI_API_KEY is set.
+    """The report writer of ``llm.provider``: the LLM writer only with ``openai``
+    (``uses_llm``); a key in the environment alone never sends data (``egress_notice``).
 
     The LLM writer checks its prompt files here, so a missing one stops the worker at start.
     """
     llm = settings.llm
+    if not uses_llm(llm):
+        return TemplateReportWriter()
     key = secrets.openai_api_key
     if key is None or not key.get_secret_value():
-        if llm.provider == "openai":
-            raise ConfigError(
-                "llm.provider is openai but OPENAI_API_KEY is not set: put it in the"
-                " environment or .env (local servers such as Ollama accept any value,"
-                " e.g. OPENAI_API_KEY=ollama)"
-            )
-        return TemplateReportWriter()
-    if llm.provider == "template":
-        return TemplateReportWriter()
+        raise ConfigError(
+            "llm.provider is openai but OPENAI_API_KEY is not set: put it in the"
+            " environment or .env (local servers such as Ollama accept any value,"
+            " e.g. OPENAI_API_KEY=ollama)"
+        )
     return LlmReportWriter.create(llm, key)
 
 

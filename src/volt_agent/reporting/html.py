@@ -9,7 +9,7 @@ Written by code from ``enriched_data.json``; deterministic (no clock).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -23,7 +23,12 @@ from volt_agent.reporting.html_charts import (
     column_chart,
     donut,
 )
-from volt_agent.reporting.insights import InsightSettings, index_entities, team_insights
+from volt_agent.reporting.insights import (
+    InsightSettings,
+    index_entities,
+    rank_insights,
+    team_insights,
+)
 from volt_agent.reporting.markdown import fmt_day, fmt_hours, fmt_pct
 from volt_agent.reporting.views import (
     coverage_note,
@@ -60,6 +65,8 @@ class HtmlReport:
     people: tuple[dict[str, Any], ...]
     entities: tuple[dict[str, Any], ...]
     insights: tuple[tuple[str, str], ...]
+    rounding: str = ""
+    """The rounding policy line ("" when hours are not rounded)."""
 
 
 def html_environment() -> Environment:
@@ -164,7 +171,7 @@ def build_report(data: EnrichedData, settings: InsightSettings | None = None) ->
         }
         for t in top
     )
-    insights = tuple((i.severity, i.message) for i in team_insights(data, settings))
+    insights = tuple((i.severity, i.message) for i in rank_insights(team_insights(data, settings)))
     return HtmlReport(
         title="Team time report",
         start=aggregated.start_date.isoformat(),
@@ -179,8 +186,10 @@ def build_report(data: EnrichedData, settings: InsightSettings | None = None) ->
     )
 
 
-def render_html_report(data: EnrichedData, settings: InsightSettings | None = None) -> str:
-    """The whole ``report.html`` text."""
-    report = build_report(data, settings)
+def render_html_report(
+    data: EnrichedData, settings: InsightSettings | None = None, *, rounding: str = ""
+) -> str:
+    """The whole ``report.html`` text; ``rounding`` is the policy line of rounded ``data``."""
+    report = replace(build_report(data, settings), rounding=rounding)
     template = html_environment().get_template("report.html.j2")
     return template.render(report=report, total=data.aggregated.statistics.total_seconds)

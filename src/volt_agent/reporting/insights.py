@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import ConfigDict, computed_field
 
 from volt_agent.domain.aggregation import UNKNOWN_TYPE
+from volt_agent.domain.closing import closing_known, tracked_after_closing
 from volt_agent.domain.models import (
     EnrichedData,
     EnrichedEntity,
@@ -36,7 +37,22 @@ InsightKind = Literal[
     "long_entry",
     "no_matched_time",
 ]
-Severity = Literal["info", "warning"]
+Severity = Literal["high", "medium", "low"]
+SEVERITY_ORDER: tuple[Severity, ...] = ("high", "medium", "low")
+KIND_SEVERITY: dict[InsightKind, Severity] = {
+    "closed_entity_time": "high",
+    "deleted_entity_time": "high",
+    "no_matched_time": "high",
+    "long_entry": "medium",
+    "high_unmatched_share": "medium",
+    "not_assignee": "medium",
+    "entity_error_time": "low",
+    "no_assignee": "low",
+}
+"""Each kind's severity: time that is likely misbooked is high, process gaps medium, data
+gaps that need no action by the person low."""
+TEAM_TOP = 10
+PERSON_TOP = 5
 EntityIndex = Mapping[tuple[str, str], EnrichedEntity]
 """Enriched entities by ``(type_key, public_id)``; see ``index_entities``."""
 
@@ -51,7 +67,7 @@ KIND_ORDER: tuple[InsightKind, ...] = (
     "long_entry",
 )
 KIND_TITLES: dict[InsightKind, str] = {
-    "closed_entity_time": "Time on closed entities",
+    "closed_entity_time": "Time tracked after the entity was closed",
     "deleted_entity_time": "Time on entities not found in Fibery (deleted)",
     "entity_error_time": "Time on entities Fibery could not return",
     "not_assignee": "Time by people who are not assignees",
@@ -82,7 +98,8 @@ class InsightSettings:
 
 
 class Insight(Model):
-    """One finding. ``seconds`` is the time it concerns; ``message`` is plain, unescaped text."""
+    """One finding. ``seconds`` is the time it concerns (its ``score`` in hours, used to rank
+    findings of the same severity); ``message`` is plain, unescaped text."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -98,6 +115,10 @@ class Insight(Model):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def hours(self) -> float:
+        return hours(self.seconds)
+
+    @property
+    def score(self) -> float:
         return hours(self.seconds)
 
 
@@ -148,6 +169,36 @@ def user_insights(
     return sort_insights(found)
 
 
+def rank_insights(insights: Iterable[Insight]) -> list[Insight]:
+    """Most important first: severity, then time involved descending, then ``sort_insights``."""
+    ordered = sort_insights(insights)
+    return sorted(ordered, key=lambda i: (SEVERITY_ORDER.index(i.severity), -i.seconds))
+
+
+def kind_counts(insights: Iterable[Insight]) -> list[tuple[InsightKind, int]]:
+    """How many findings of each kind, in ``KIND_ORDER``, kinds without findings left out."""
+    counts = dict.fromkeys(KIND_ORDER, 0)
+    for i in insights:
+        counts[i.kind] += 1
+    return [(kind, n) for kind, n in counts.items() if n]
+
+
+def closing_unknown(data: EnrichedData, settings: InsightSettings | None = None) -> list[EntityKey]:
+    """Entities with time this run that are closed now but whose closing date is unknown, so
+    no finding says whether their time came after closing."""
+    settings = settings or InsightSettings()
+    index = index_entities(data.entities)
+    keys = {matched_key(m) for user in data.aggregated.users for m in user.matched}
+    found = [
+        entity
+        for key in keys
+        if (entity := index.get(key)) is not None
+        and settings.is_closed(entity)
+        and not closing_known(entity)
+    ]
+    return [e.key for e in sorted(found, key=lambda e: (e.type_key, id_sort_key(e.public_id)))]
+
+
 def sort_insights(insights: Iterable[Insight]) -> list[Insight]:
     """Kind (``KIND_ORDER``), then time descending, person, entity, message."""
 
@@ -172,42 +223,58 @@ def _entity_insights(
     ref = f"{entity_ref(*matched_key(matched))} {name}"
     spent = f"{user.user_name} tracked {fmt_hours(matched.seconds)} h on {ref}"
 
-    def make(kind: InsightKind, severity: Severity, message: str) -> Insight:
+    def make(kind: InsightKind, message: str, seconds: int = matched.seconds) -> Insight:
         return Insight(
             kind=kind,
-            severity=severity,
+            severity=KIND_SEVERITY[kind],
             message=message,
             person=user.user_name,
             user_id=user.user_id,
             entity=entity.key,
             entity_name=name,
-            seconds=matched.seconds,
+            seconds=seconds,
         )
 
     if entity.status == "not_found":
-        return [make("deleted_entity_time", "warning", f"{spent}, which is not in Fibery")]
+        return [make("deleted_entity_time", f"{spent}, which is not in Fibery")]
     if entity.status == "error":
         reason = truncate(entity.error or "unknown error", _NAME_LIMIT)
-        return [
-            make("entity_error_time", "info", f"{spent}, which Fibery did not return: {reason}")
-        ]
+        return [make("entity_error_time", f"{spent}, which Fibery did not return: {reason}")]
     found: list[Insight] = []
     if settings.is_closed(entity):
-        modified = f" (last modified {fmt_date(entity.modified)})" if entity.modified else ""
-        found.append(
-            make("closed_entity_time", "warning", f"{spent}, which is {entity.state}{modified}")
+        after = sum(
+            r.seconds
+            for r in matched.entries
+            if tracked_after_closing(entity, r.start, user.timezone)
         )
+        if after > 0:
+            closed = fmt_date(entity.closed_at or entity.closed_on)
+            found.append(
+                make(
+                    "closed_entity_time",
+                    f"{user.user_name} tracked {fmt_hours(after)} h on {ref} after it was"
+                    f" closed ({entity.state} since {closed})",
+                    after,
+                )
+            )
     if not entity.assignees:
-        found.append(make("no_assignee", "info", f"{spent}, which has no assignee"))
-    elif not _is_assignee(user, entity.assignees):
+        found.append(make("no_assignee", f"{spent}, which has no assignee"))
+    elif not _is_assignee(user, entity):
         assignees = truncate(", ".join(entity.assignees), _NAME_LIMIT)
-        found.append(make("not_assignee", "info", f"{spent} but is not an assignee ({assignees})"))
+        found.append(make("not_assignee", f"{spent} but is not an assignee ({assignees})"))
     return found
 
 
-def _is_assignee(user: UserAggregate, assignees: list[str]) -> bool:
-    me = {v.strip().casefold() for v in (user.user_name, user.email) if v and v.strip()}
-    return any(a.strip().casefold() in me for a in assignees)
+def _is_assignee(user: UserAggregate, entity: EnrichedEntity) -> bool:
+    """Email first (a Toggl "anna.s" is Fibery's "Anna Schmidt" when their emails agree),
+    then the name; an assignee listed by email only matches the person's email too."""
+
+    def folded(values: Iterable[str | None]) -> set[str]:
+        return {v.strip().casefold() for v in values if v and v.strip()}
+
+    if user.email and user.email.strip().casefold() in folded(entity.assignee_emails):
+        return True
+    return bool(folded([user.user_name, user.email]) & folded(entity.assignees))
 
 
 def _share_insights(user: UserAggregate, settings: InsightSettings) -> list[Insight]:
@@ -235,7 +302,7 @@ def _share_insights(user: UserAggregate, settings: InsightSettings) -> list[Insi
     return [
         Insight(
             kind=kind,
-            severity="warning",
+            severity=KIND_SEVERITY[kind],
             message=message,
             person=user.user_name,
             user_id=user.user_id,
@@ -260,7 +327,7 @@ def _long_entries(
     return [
         Insight(
             kind="long_entry",
-            severity="warning",
+            severity=KIND_SEVERITY["long_entry"],
             message=(
                 f"{user.user_name} has a {fmt_hours(ref.seconds)} h entry (over {over} h)"
                 f" on {fmt_date(ref.start)}: "

@@ -153,7 +153,9 @@ class LlmReportWriter:
             if not text:
                 problems.append(f"section '{key}' is empty")
                 continue
-            issues = check_narrative(text, facts, self._settings.hours_tolerance)
+            issues = check_narrative(
+                text, facts, self._settings.hours_tolerance, self._settings.percent_tolerance
+            )
             if issues:
                 problems.append(f"section '{key}' " + "; ".join(issues[:3]))
                 continue

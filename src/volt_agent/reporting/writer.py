@@ -13,12 +13,18 @@ from typing import Any, Protocol
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from volt_agent.domain.closing import closed_within
 from volt_agent.domain.models import EnrichedData, EnrichedEntity, TogglAggregated, UserAggregate
 from volt_agent.reporting.insights import (
-    KIND_ORDER,
     KIND_TITLES,
+    PERSON_TOP,
+    TEAM_TOP,
+    Insight,
     InsightSettings,
+    closing_unknown,
     index_entities,
+    kind_counts,
+    rank_insights,
     team_insights,
     user_insights,
 )
@@ -155,7 +161,7 @@ class TemplateReportWriter:
             summary=person_summary(user, entities),
             details=entity_details(user, entities, self.max_comments),
             days=day_totals([user]),
-            insights=user_insights(user, entities, self.settings),
+            **_top_insights(user_insights(user, entities, self.settings), PERSON_TOP),
         )
 
     async def team_report(self, data: EnrichedData) -> str:
@@ -164,6 +170,7 @@ class TemplateReportWriter:
         index = index_entities(data.entities)
         totals = entity_totals(users, index)
         insights = team_insights(data, self.settings)
+        start, end = aggregated.start_date, aggregated.end_date
         statuses = [index[(t.type_key, t.public_id)].status for t in totals if t.entity]
         return self._render(
             "team_summary.md.j2",
@@ -175,15 +182,27 @@ class TemplateReportWriter:
             status_counts={s: statuses.count(s) for s in ("found", "not_found", "error")},
             not_enriched=sum(1 for t in totals if t.entity is None),
             closed_states=sorted(self.settings.closed_states),
-            closed=[t for t in totals if t.entity and self.settings.is_closed(t.entity)],
+            closed=[
+                t
+                for t in totals
+                if t.entity
+                and self.settings.is_closed(t.entity)
+                and closed_within(t.entity, start, end)
+            ],
+            closing_unknown=[
+                f"{k.type_key} #{k.public_id}" for k in closing_unknown(data, self.settings)
+            ],
             entities=totals,
             types=type_shares(users),
             projects=project_shares(users),
             people=person_rows(users, index),
             insight_count=len(insights),
-            insight_groups=[
-                (KIND_TITLES[kind], [i for i in insights if i.kind == kind])
-                for kind in KIND_ORDER
-                if any(i.kind == kind for i in insights)
-            ],
+            insight_kinds=[(KIND_TITLES[kind], n) for kind, n in kind_counts(insights)],
+            **_top_insights(insights, TEAM_TOP),
         )
+
+
+def _top_insights(insights: list[Insight], limit: int) -> dict[str, Any]:
+    """The ``limit`` most important findings and how many more ``report.html`` lists."""
+    ranked = rank_insights(insights)
+    return {"insights": ranked[:limit], "more_insights": len(ranked[limit:])}

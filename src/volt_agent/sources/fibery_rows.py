@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from volt_agent.config import EnrichmentType
@@ -64,12 +64,19 @@ def entity_of(
 ) -> EnrichedEntity:
     data = row.data
     assignees = data.get("assignees")
-    people = [
-        person
+    items = [
+        item
         for item in (assignees if isinstance(assignees, list) else [])
         if isinstance(item, dict)
-        and (person := _scalar(item.get("name")) or _scalar(item.get("email")))
     ]
+    people = [
+        person
+        for item in items
+        if (person := _scalar(item.get("name")) or _scalar(item.get("email")))
+    ]
+    emails = [email for item in items if (email := _scalar(item.get("email")))]
+    fields = {alias: _unnested(data.get(alias), path) for alias, path in enrichment.fields.items()}
+    closed_at, closed_on = _closing(fields.get(enrichment.closed_at or ""))
     comments = [
         Comment(
             author=_scalar(comment.get("author"), "user/name"),
@@ -89,13 +96,25 @@ def entity_of(
         created=as_datetime(data.get("created")),
         modified=as_datetime(data.get("modified")),
         assignees=people,
+        assignee_emails=emails,
+        closed_at=closed_at,
+        closed_on=closed_on,
         description=documents.get(row.description_secret or "", ""),
         comments=comments,
         comment_count=row.comment_count,
-        fields={
-            alias: _unnested(data.get(alias), path) for alias, path in enrichment.fields.items()
-        },
+        fields=fields,
     )
+
+
+def _closing(value: Any) -> tuple[datetime | None, date | None]:
+    """A closing field's value as a timestamp, or as a day when it is a bare ``YYYY-MM-DD``
+    (a Fibery ``fibery/date`` field); anything else is unknown."""
+    if not isinstance(value, str):
+        return None, None
+    try:
+        return None, date.fromisoformat(value)
+    except ValueError:
+        return as_datetime(value), None
 
 
 def _unnested(value: Any, path: str | list[str]) -> Any:

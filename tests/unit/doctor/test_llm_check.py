@@ -18,7 +18,7 @@ BASE_URL = "http://fake-llm.test/v1"
 
 def settings(**updates: object) -> LlmSettings:
     return LlmSettings.model_validate(
-        {"provider": "auto", "base_url": BASE_URL, "model": "fake-model", "prompts_dir": PROMPTS}
+        {"provider": "openai", "base_url": BASE_URL, "model": "fake-model", "prompts_dir": PROMPTS}
         | updates
     )
 
@@ -71,11 +71,36 @@ async def test_a_rejected_key_is_an_error_without_the_key() -> None:
     assert fake.rejected() == 1
 
 
-async def test_no_key_means_the_template_writer_and_no_request() -> None:
+async def test_no_key_with_the_default_provider_means_the_template_writer() -> None:
     factory = Factory(FakeLlm())
-    check = await check_llm(settings(), None, client_factory=factory)
+    default = LlmSettings.model_validate({"prompts_dir": PROMPTS})
+    check = await check_llm(default, None, client_factory=factory)
+    assert (check.status, check.message) == (
+        "ok",
+        "llm.provider is template: reports use the built-in template writer",
+    )
+    assert factory.made == 0
+
+
+async def test_a_key_without_opt_in_is_the_template_writer_and_the_notice() -> None:
+    factory = Factory(FakeLlm())
+    default = LlmSettings.model_validate({"base_url": BASE_URL, "prompts_dir": PROMPTS})
+    check = await check_llm(default, SecretStr(FAKE_LLM_KEY), client_factory=factory)
+    assert (check.status, check.message) == (
+        "ok",
+        "OPENAI_API_KEY is set but llm.provider is template: reports are written without"
+        " an LLM; set llm.provider: openai to use it",
+    )
+    assert factory.made == 0
+
+
+async def test_provider_auto_with_a_key_no_longer_asks_the_llm() -> None:
+    factory = Factory(FakeLlm())
+    check = await check_llm(
+        settings(provider="auto"), SecretStr(FAKE_LLM_KEY), client_factory=factory
+    )
     assert check.status == "ok"
-    assert "template writer" in check.message
+    assert "llm.provider is auto, which now means template" in check.message
     assert factory.made == 0
 
 

@@ -86,6 +86,7 @@ ENTITIES = [
         name="Crash on save",
         state="Done",
         modified=datetime(2026, 11, 16, 12, 0, tzinfo=UTC),
+        closed_at=datetime(2026, 11, 16, 10, 30, tzinfo=UTC),
         assignees=["ANNA@example.com"],
         fields={"severity": "High"},
     ),

@@ -3,6 +3,7 @@ from volt_agent.reporting.insights import (
     KIND_ORDER,
     Insight,
     InsightSettings,
+    closing_unknown,
     index_entities,
     team_insights,
     user_insights,
@@ -86,8 +87,9 @@ def test_thresholds_are_configurable() -> None:
         long_entry_seconds=40000,
     )
     insights = team_insights(enriched(), settings)
-    closed = {str(i.entity) for i in by_kind(insights, "closed_entity_time")}
-    assert closed == {"Scrum/Task#123", "Product/Feature#5"}
+    assert not by_kind(insights, "closed_entity_time")
+    unknown = {str(k) for k in closing_unknown(enriched(), settings)}
+    assert unknown == {"Scrum/Task#123", "Product/Feature#5"}
     assert not by_kind(insights, "high_unmatched_share")
     assert not by_kind(insights, "long_entry")
 

@@ -270,7 +270,7 @@ def test_telemetry_outside_a_block_is_dropped_and_warnings_are_capped() -> None:
     ("provider", "key", "expected"),
     [
         ("auto", None, "template"),
-        ("auto", "sk-x", "llm:gpt-4o-mini"),
+        ("auto", "sk-x", "template"),
         ("template", "sk-x", "template"),
         ("openai", "sk-x", "llm:gpt-4o-mini"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -34,3 +35,41 @@ def test_other_shapes_are_kept_as_fibery_sent_them() -> None:
         "points": {"enum/name": 3},
     }
     assert parsed({}) == {"severity": None, "points": None}
+
+
+def entity(row: dict[str, Any], enrichment: EnrichmentType = ENRICHMENT) -> Any:
+    [one] = rows_of([{"public_id": "7", **row}], max_comments=5)
+    return entity_of("Scrum/Bug", one, enrichment, {})
+
+
+def test_assignees_keep_both_name_and_email() -> None:
+    found = entity(
+        {
+            "assignees": [
+                {"name": "Anna Schmidt", "email": "anna@example.com"},
+                {"name": "Boris Petrov"},
+                {"email": "chen@example.com"},
+            ]
+        }
+    )
+    assert found.assignees == ["Anna Schmidt", "Boris Petrov", "chen@example.com"]
+    assert found.assignee_emails == ["anna@example.com", "chen@example.com"]
+
+
+CLOSING = EnrichmentType(fields={"resolved": "Scrum/Resolved"}, closed_at="resolved")
+
+
+def test_closing_field_as_date_or_timestamp() -> None:
+    on_day = entity({"resolved": "2026-11-18"}, CLOSING)
+    assert (on_day.closed_on, on_day.closed_at) == (date(2026, 11, 18), None)
+    at = entity({"resolved": "2026-11-18T09:30:00.000Z"}, CLOSING)
+    assert (at.closed_on, at.closed_at) == (None, datetime(2026, 11, 18, 9, 30, tzinfo=UTC))
+    for unknown in (None, "soon", 5):
+        blank = entity({"resolved": unknown}, CLOSING)
+        assert (blank.closed_on, blank.closed_at) == (None, None)
+    assert entity({"resolved": "2026-11-18"}).closed_on is None
+
+
+def test_closed_at_must_name_a_field_alias() -> None:
+    with pytest.raises(ValueError, match="closed_at 'done' must be one of this type's field"):
+        EnrichmentType(fields={"resolved": "Scrum/Resolved"}, closed_at="done")
