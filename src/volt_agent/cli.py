@@ -83,6 +83,10 @@ def run(
             "--force", help="Start from Toggl even if --run-id names an existing run (wipes it)."
         ),
     ] = False,
+    deliver: Annotated[
+        str | None,
+        typer.Option(help="Deliver the reports at the end: email,webhook (see delivery: config)."),
+    ] = None,
 ) -> None:
     """Fetch Toggl entries, enrich Fibery entities and write reports for a date range."""
     if start_from not in ("toggl", "fibery"):
@@ -104,6 +108,7 @@ def run(
             record_dir=record,
             force=force,
             config_path=config,
+            deliver=deliver,
         )
     )
     raise typer.Exit(code)
@@ -162,6 +167,12 @@ def demo(
     users: Annotated[int, typer.Option(help="Simulated team size.")] = 12,
     days: Annotated[int, typer.Option(help="Days of simulated time entries.")] = 7,
     seed: Annotated[int, typer.Option(help="Seed of the simulated workspace.")] = 42,
+    week: Annotated[
+        int,
+        typer.Option(
+            help="Which period of --days to run (2: the one after week 1, compared with it)."
+        ),
+    ] = 1,
     output_dir: Annotated[Path | None, typer.Option(help="Where the run folder goes.")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -169,7 +180,9 @@ def demo(
     settings = settings_from(config)
     if output_dir is not None:
         settings = settings.model_copy(update={"output_dir": output_dir})
-    raise typer.Exit(run_async(run_demo(settings, console, users=users, days=days, seed=seed)))
+    raise typer.Exit(
+        run_async(run_demo(settings, console, users=users, days=days, seed=seed, week=week))
+    )
 
 
 @app.command("show-run")

@@ -253,6 +253,10 @@ def schedule_create(
         str, typer.Option(help="IANA time zone of the cron and of 'today'.")
     ] = "UTC",
     paused: Annotated[bool, typer.Option("--paused", help="Create it paused.")] = False,
+    deliver: Annotated[
+        str | None,
+        typer.Option(help="Deliver each run's reports: email,webhook (see delivery: config)."),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Create a schedule; each firing computes its dates and gets its own run id."""
@@ -269,6 +273,7 @@ def schedule_create(
             users=users,
             timezone=timezone,
             paused=paused,
+            deliver=deliver,
         )
 
     created = run_async(go())

@@ -8,6 +8,7 @@ workflow input carries only non-secret settings.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -347,6 +348,48 @@ class ReportFanOut(Section):
     max_concurrent: int = Field(4, ge=1)
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKWEEK: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+
+class PersonSchedule(Section):
+    """One person's override of the team's pattern; an unset key keeps the team's value."""
+
+    hours_per_day: float | None = Field(None, gt=0, le=24)
+    working_days: list[Weekday] | None = None
+
+
+class ScheduleSettings(Section):
+    """``reports.schedule``: expected working time, for the ``missing_days``,
+    ``under_logging`` and ``overtime`` findings (off when the section is absent)."""
+
+    hours_per_day: float = Field(8.0, gt=0, le=24)
+    working_days: list[Weekday] = Field(
+        default_factory=lambda: list(WORKWEEK),
+        description="weekday names (mon..sun) on which hours_per_day are expected",
+    )
+    people: dict[str, PersonSchedule] = Field(
+        default_factory=dict, description="per-person overrides keyed by Toggl email"
+    )
+    holidays: list[date] = Field(
+        default_factory=list, description="public holidays (YYYY-MM-DD): no time expected"
+    )
+    under_logging_ratio: float = Field(
+        0.8, gt=0, le=1, description="under_logging below this share of the expected hours"
+    )
+    overtime_ratio: float = Field(
+        1.2, ge=1, description="overtime above this multiple of the expected hours"
+    )
+
+    @field_validator("people")
+    @classmethod
+    def _people_are_emails(cls, value: dict[str, PersonSchedule]) -> dict[str, PersonSchedule]:
+        for key in value:
+            if "@" not in key:
+                raise ValueError(f"people key {key!r} must be the person's Toggl email")
+        return value
+
+
 class ReportSettings(ReportFanOut):
     """``reports``: the fan-out (the workflow's) and how report hours are rounded and exported
     (the worker's: never in the workflow input)."""
@@ -359,6 +402,15 @@ class ReportSettings(ReportFanOut):
     )
     csv_bom: bool = Field(
         False, description="start the CSV exports with a UTF-8 BOM (for spreadsheet apps)"
+    )
+    schedule: ScheduleSettings | None = Field(
+        None, description="working schedule for missing-day, under-logging, overtime findings"
+    )
+    estimate_field: str = Field(
+        "estimate", description="the enrichment field alias holding an estimate in hours"
+    )
+    estimate_factor: float | None = Field(
+        1.5, gt=0, description="over_estimate above estimate x this; null turns it off"
     )
 
 
@@ -418,6 +470,39 @@ class EnrichmentSettings(Section):
         return self.types.get(type_key, self.default)
 
 
+class EmailDeliverySettings(Section):
+    """``delivery.email``: SMTP delivery of the reports (the login comes from the environment:
+    ``VOLT_AGENT_SMTP_USERNAME`` / ``VOLT_AGENT_SMTP_PASSWORD``)."""
+
+    host: str = "localhost"
+    port: int = Field(587, gt=0, lt=65536)
+    starttls: bool = True
+    """Upgrade the connection with STARTTLS before logging in (refuse to send without it)."""
+    sender: str = ""
+    """The ``From`` address; required for email delivery."""
+    team_recipients: list[str] = Field(default_factory=list)
+    """Who gets the team summary."""
+    person_reports: bool = False
+    """Send each person their own report, to their Toggl email."""
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class WebhookDeliverySettings(Section):
+    """``delivery.webhook``: a Slack / Mattermost incoming webhook (its URL is a secret and
+    comes from ``VOLT_AGENT_WEBHOOK_URL`` only)."""
+
+    report_url: str = ""
+    """The link in the message; ``{run_id}`` is replaced. Empty: the report's location."""
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class DeliverySettings(Section):
+    """``delivery``: where a run that opted in (``--deliver``) sends its reports."""
+
+    email: EmailDeliverySettings = Field(default_factory=EmailDeliverySettings)
+    webhook: WebhookDeliverySettings = Field(default_factory=WebhookDeliverySettings)
+
+
 class Settings(Section):
     """Everything non-secret. Safe to log and to pass through workflow inputs."""
 
@@ -444,6 +529,7 @@ class Settings(Section):
     enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 
 class Secrets(BaseModel):
@@ -454,6 +540,9 @@ class Secrets(BaseModel):
     toggl_api_token: SecretStr | None = None
     fibery_api_token: SecretStr | None = None
     openai_api_key: SecretStr | None = None
+    smtp_username: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    webhook_url: SecretStr | None = None
 
     def require_toggl(self) -> SecretStr:
         if self.toggl_api_token is None or not self.toggl_api_token.get_secret_value():
@@ -590,4 +679,7 @@ def load_secrets(env: dict[str, str] | None = None) -> Secrets:
         toggl_api_token=secret("TOGGL_API_TOKEN"),
         fibery_api_token=secret("FIBERY_API_TOKEN"),
         openai_api_key=secret("OPENAI_API_KEY"),
+        smtp_username=secret("VOLT_AGENT_SMTP_USERNAME"),
+        smtp_password=secret("VOLT_AGENT_SMTP_PASSWORD"),
+        webhook_url=secret("VOLT_AGENT_WEBHOOK_URL"),
     )

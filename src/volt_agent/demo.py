@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from volt_agent.config import Secrets, Settings
+from volt_agent.errors import UserInputError
 from volt_agent.runner import run_pipeline
 from volt_agent.sandbox import Workspace, WorkspaceSpec, generate_workspace, run_simulators
 
@@ -50,10 +51,24 @@ def sandbox_settings(
 
 
 async def run_demo(
-    settings: Settings, console: Console, *, users: int = 12, days: int = 7, seed: int = 42
+    settings: Settings,
+    console: Console,
+    *,
+    users: int = 12,
+    days: int = 7,
+    seed: int = 42,
+    week: int = 1,
 ) -> int:
-    spec = WorkspaceSpec(users=users, days=days, seed=seed)
-    console.print(f"Generating a simulated team: {users} people, {days} days (seed {seed})")
+    """One run over period ``week`` (1-based, ``days`` long each) of a workspace that holds
+    ``days * week`` days of entries; week 2 after week 1 (same seed and output folder)
+    gives a report compared with week 1's run."""
+    if week < 1:
+        raise UserInputError(f"--week must be 1 or more, not {week}")
+    spec = WorkspaceSpec(users=users, days=days * week, seed=seed)
+    console.print(
+        f"Generating a simulated team: {users} people, {spec.days} days (seed {seed});"
+        f" running week {week}"
+    )
     workspace = generate_workspace(spec)
     with run_simulators(workspace) as sims:
         console.print(f"Toggl simulator  {sims.toggl.base_url}")
@@ -69,12 +84,13 @@ async def run_demo(
             toggl_api_token=SecretStr(sims.toggl.token),
             fibery_api_token=SecretStr(sims.fibery.token),
         )
-        end = spec.start_date + timedelta(days=days - 1)
+        start = spec.start_date + timedelta(days=days * (week - 1))
+        end = start + timedelta(days=days - 1)
         return await run_pipeline(
             demo_settings,
             secrets,
             console,
-            start_date=spec.start_date.isoformat(),
+            start_date=start.isoformat(),
             end_date=end.isoformat(),
             users=None,
             start_from="toggl",

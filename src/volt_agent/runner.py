@@ -101,6 +101,7 @@ async def run_pipeline(
     record_dir: Path | None = None,
     force: bool = False,
     config_path: Path | None = None,
+    deliver: str | None = None,
 ) -> int:
     """Validate, start and follow one run. Returns the process exit code.
 
@@ -127,6 +128,7 @@ async def run_pipeline(
         start_from=start_from,
         run_id=run_id,
         force=force,
+        deliver=deliver,
     )
     for warning in await check_before_start(settings, params, secrets, in_process_worker=enabled):
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)

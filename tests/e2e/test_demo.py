@@ -75,6 +75,8 @@ def test_demo_writes_every_artifact_with_consistent_hours(tmp_path: Path) -> Non
     team = (folder / "reports" / "team_summary.md").read_text()
     assert team.startswith("# ")
     check_findings_hold(team, enriched)
+    accomplishments = team.split("## Accomplishments")[1].split("## Focus areas", maxsplit=1)[0]
+    assert ROW_REF.findall(accomplishments), accomplishments
 
     seconds: dict[int, int] = defaultdict(int)
     counts: dict[int, int] = defaultdict(int)

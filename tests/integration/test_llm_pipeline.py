@@ -23,6 +23,12 @@ from volt_agent.domain.models import EnrichedData, TogglAggregated, hours
 from volt_agent.pipeline.worker import build_activities, build_workers, running
 from volt_agent.reporting.html import REPORT_HTML
 from volt_agent.reporting.insights import index_entities
+from volt_agent.reporting.trends import TRENDS_JSON, Trends
+from volt_agent.reporting.trends_render import (
+    person_trend_section,
+    team_trend_section,
+    with_section,
+)
 from volt_agent.reporting.writer import TemplateReportWriter
 from volt_agent.sandbox import Workspace, run_simulators
 from volt_agent.sandbox.fake_llm import FAKE_LLM_KEY, ChatRequest, FakeLlm, generic_sections
@@ -356,14 +362,20 @@ async def test_injection_and_html_in_data_and_answers_change_no_structure(
     aggregated = folder.load(TOGGL_AGGREGATED, TogglAggregated)
     enriched = folder.load(ENRICHED_DATA, EnrichedData)
     index = index_entities(enriched.entities)
+    trends = folder.load(TRENDS_JSON, Trends)  # the report activities append its sections
     expected = {
         TOGGL_SUMMARY: await template.toggl_summary(aggregated),
-        TEAM_SUMMARY: await template.team_report(enriched),
+        TEAM_SUMMARY: with_section(
+            await template.team_report(enriched), team_trend_section(trends)
+        ),
     }
     for user in aggregated.users:
         path = folder.individual_report(user_slug(user.user_name, user.user_id))
         period = (aggregated.start_date, aggregated.end_date)
-        expected[path] = await template.person_report(user, index, period)
+        expected[path] = with_section(
+            await template.person_report(user, index, period),
+            person_trend_section(trends, user.user_id),
+        )
     for path, text in expected.items():
         written = folder.file(path).read_text()
         assert headings(written) == headings(text), path

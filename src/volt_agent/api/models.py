@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from volt_agent.pipeline.types import StartFrom
+from volt_agent.pipeline.types import DeliveryChannel, StartFrom
 from volt_agent.schedules.windows import Window
 
 RUN_ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -33,6 +33,9 @@ class StartRunRequest(RequestBody):
         description="Start from Toggl even if run_id names an existing run, wiping it"
         " (otherwise 409); not needed with start_from fibery",
     )
+    deliver: list[DeliveryChannel] = Field(
+        default_factory=list, max_length=3, description="Deliver the reports when the run ends"
+    )
 
 
 class RunStarted(BaseModel):
@@ -54,6 +57,9 @@ class CreateScheduleRequest(RequestBody):
     users: list[Email] | None = Field(None, min_length=1, max_length=500)
     timezone: str = Field("UTC", min_length=1, max_length=64)
     paused: bool = False
+    deliver: list[DeliveryChannel] = Field(
+        default_factory=list, max_length=3, description="Deliver each run's reports"
+    )
 
 
 class Triggered(BaseModel):

@@ -117,6 +117,7 @@ async def post_run(request: Request, body: StartRunRequest, who: Operator) -> Ru
             start_from=body.start_from,
             run_id=body.run_id,
             force=body.force,
+            deliver=",".join(body.deliver),
         )
     except RunExistsError as exc:
         detail = (
@@ -192,6 +193,7 @@ async def post_schedule(
         users=body.users,
         timezone=body.timezone,
         paused=body.paused,
+        deliver=list(body.deliver),
     )
     logger.info("schedule %s created by %s", body.name, who.name)
     return created

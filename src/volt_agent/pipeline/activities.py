@@ -21,6 +21,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from volt_agent.config import Secrets, Settings
+from volt_agent.delivery.service import deliver_run
 from volt_agent.domain.aggregation import UNKNOWN_TYPE, aggregate, referenced_entities
 from volt_agent.domain.local_time import split_by_local_range
 from volt_agent.domain.models import (
@@ -64,8 +65,11 @@ from volt_agent.pipeline.toggl_fetch import (
     plan_fetch,
     quota_of,
 )
+from volt_agent.pipeline.trends_step import compare_with_previous
 from volt_agent.pipeline.types import (
     AggregateResult,
+    DeliverInput,
+    DeliverResult,
     EnrichBatchInput,
     EnrichBatchResult,
     EnrichmentBatch,
@@ -90,6 +94,13 @@ from volt_agent.reporting.exports import (
 from volt_agent.reporting.html import REPORT_HTML, render_html_report
 from volt_agent.reporting.llm_usage import ReportTelemetry, collect_telemetry
 from volt_agent.reporting.policy import with_policy_line
+from volt_agent.reporting.trends import TRENDS_JSON
+from volt_agent.reporting.trends_render import (
+    person_trend_section,
+    team_trend_section,
+    with_section,
+    with_trend_chart,
+)
 from volt_agent.reporting.writer import ReportWriter
 from volt_agent.sources.fibery import FiberyClient
 from volt_agent.sources.fibery_schema import check_enrichment_config
@@ -234,6 +245,7 @@ class PipelineActivities:
             self.generate_person_reports,
             self.save_enriched_data,
             self.generate_team_report,
+            self.deliver_reports,
         ]
 
     # ---------------------------------------------------------------- metadata
@@ -554,6 +566,9 @@ class PipelineActivities:
         if missing:
             raise UserInputError(f"users {missing} are not in {TOGGL_AGGREGATED}")
         paths = []
+        trends = await asyncio.to_thread(
+            compare_with_previous, folder, EnrichedData(aggregated=aggregated)
+        )
         with collect_telemetry() as telemetry:
             for uid in params.user_ids:
                 user = users[uid]
@@ -561,6 +576,7 @@ class PipelineActivities:
                     user, store.entities_for(user), (aggregated.start_date, aggregated.end_date)
                 )
                 text = with_policy_line(text, self._rounding)
+                text = with_section(text, person_trend_section(trends, uid))
                 path = folder.individual_report(user_slug(user.user_name, user.user_id))
                 await save_text(folder, path, text)
                 paths.append(path)
@@ -601,12 +617,15 @@ class PipelineActivities:
         raw = await load_model(folder, ENRICHED_DATA, EnrichedData)
         policy = self._rounding
         data = raw.model_copy(update={"aggregated": round_aggregate(raw.aggregated, policy)})
+        trends = await asyncio.to_thread(compare_with_previous, folder, raw)
+        await save_model(folder, TRENDS_JSON, trends)
         with collect_telemetry() as telemetry:
             text = with_policy_line(await self._writer.team_report(data), policy)
+        text = with_section(text, team_trend_section(trends))
         await save_text(folder, TEAM_SUMMARY, text)
         line = policy_line(policy) if policy.active else ""
         html = await asyncio.to_thread(render_html_report, data, rounding=line)
-        await save_text(folder, REPORT_HTML, html)
+        await save_text(folder, REPORT_HTML, with_trend_chart(html, trends))
         bom = self._settings.reports.csv_bom
         for name, build in ((ENTRIES_CSV, entries_csv), (PERSON_ENTITY_CSV, person_entity_csv)):
             await asyncio.to_thread(folder.save_bytes, name, build(raw, policy, bom=bom))
@@ -618,6 +637,19 @@ class PipelineActivities:
             html_path=REPORT_HTML,
             **_telemetry_fields(telemetry),
         )
+
+    @activity.defn(name="deliver_reports")
+    @classified
+    async def deliver_reports(self, params: DeliverInput) -> DeliverResult:
+        """Failures are warnings; ``delivery.json`` makes a retry skip what was sent."""
+        outcome = await deliver_run(
+            self._folder(params.run),
+            params.channels,
+            self._settings.delivery,
+            self._secrets,
+            scope=_workflow_run()[1],
+        )
+        return DeliverResult(sent=outcome.sent, skipped=outcome.skipped, warnings=outcome.warnings)
 
     def _sync_request_metrics(self) -> None:
         for source, client in (("toggl", self._toggl), ("fibery", self._fibery)):

@@ -25,6 +25,7 @@ from volt_agent.config import Secrets, Settings
 from volt_agent.errors import ConfigError, SourceError, UserInputError
 from volt_agent.pipeline.types import (
     WORKFLOW_NAME,
+    DeliveryChannel,
     PipelineInput,
     Progress,
     StartFrom,
@@ -105,8 +106,11 @@ def prepare_run(
     output_dir: Path | None = None,
     now: datetime | None = None,
     force: bool = False,
+    deliver: str | None = None,
 ) -> PipelineInput:
     """A validated workflow input; raises ``UserInputError`` with a one-line fix.
+
+    ``deliver`` (``--deliver``): comma-separated delivery channels this run opts into.
 
     A start from Toggl with the ``run_id`` of a run that has a ``run_metadata.json`` would
     wipe that run: it raises ``RunExistsError`` unless ``force``.
@@ -122,6 +126,7 @@ def prepare_run(
             " one Toggl report may span (toggl.max_range_days): split it into shorter runs"
         )
     user_list = _parse_users(users)
+    channels = parse_deliver(deliver)
     if output_dir is not None:
         settings = settings.model_copy(update={"output_dir": output_dir})
     if not settings.storage_url:  # a bucket is checked by its first read
@@ -153,8 +158,23 @@ def prepare_run(
         users=user_list,
         start_from=start_from,
         run_id=run_id,
-        options=WorkflowOptions.from_settings(settings),
+        options=WorkflowOptions.from_settings(settings).model_copy(update={"deliver": channels}),
     )
+
+
+def parse_deliver(deliver: str | None) -> list[DeliveryChannel]:
+    """``--deliver email``: the channels, each once, in the order given."""
+    known: dict[str, DeliveryChannel] = {"email": "email", "webhook": "webhook"}
+    channels: list[DeliveryChannel] = []
+    for item in (i.strip() for i in (deliver or "").split(",")):
+        if not item:
+            continue
+        if item not in known:
+            names = ", ".join(known)
+            raise UserInputError(f"--deliver: unknown channel {item!r}; the channels are: {names}")
+        if known[item] not in channels:
+            channels.append(known[item])
+    return channels
 
 
 def _parse_users(users: str | None) -> list[str] | None:

@@ -22,6 +22,7 @@ from volt_agent.domain.models import CompletenessCheck, FetchStatistics
 WORKFLOW_NAME = "TogglFiberyPipeline"
 StartFrom = Literal["toggl", "fibery"]
 RunStatus = Literal["in_progress", "completed", "failed", "cancelled"]
+DeliveryChannel = Literal["email", "webhook"]
 
 
 class Message(BaseModel):
@@ -68,6 +69,8 @@ class WorkflowOptions(Durable):
     retry: RetryOptions = Field(default_factory=RetryOptions)
     reports: ReportOptions = Field(default_factory=ReportOptions)
     api_queues: ApiQueues | None = None
+    deliver: list[DeliveryChannel] = Field(default_factory=list)
+    """Channels this run delivers its reports on (``--deliver``); none by default."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkflowOptions:
@@ -244,6 +247,18 @@ class FailedBatchInput(Message):
 class PersonReportInput(Message):
     run: RunRef
     user_ids: list[int]
+
+
+class DeliverInput(Durable):
+    run: RunRef
+    channels: list[DeliveryChannel]
+
+
+class DeliverResult(Message):
+    sent: int = 0
+    skipped: int = 0
+    """Messages already recorded in ``delivery.json`` by an earlier attempt."""
+    warnings: list[str] = Field(default_factory=list)
 
 
 class PersonReportsResult(Message):

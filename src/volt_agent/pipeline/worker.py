@@ -16,6 +16,7 @@ from volt_agent.metrics import PipelineMetrics
 from volt_agent.pipeline.activities import PipelineActivities
 from volt_agent.pipeline.versioning import deployment_config
 from volt_agent.pipeline.workflow import TogglFiberyPipeline
+from volt_agent.reporting.insight_config import insight_settings
 from volt_agent.reporting.llm import LlmReportWriter
 from volt_agent.reporting.llm_egress import uses_llm
 from volt_agent.reporting.writer import ReportWriter, TemplateReportWriter
@@ -31,7 +32,7 @@ def build_writer(settings: Settings, secrets: Secrets) -> ReportWriter:
     """
     llm = settings.llm
     if not uses_llm(llm):
-        return TemplateReportWriter()
+        return TemplateReportWriter(insight_settings(settings.reports))
     key = secrets.openai_api_key
     if key is None or not key.get_secret_value():
         raise ConfigError(
@@ -39,7 +40,7 @@ def build_writer(settings: Settings, secrets: Secrets) -> ReportWriter:
             " environment or .env (local servers such as Ollama accept any value,"
             " e.g. OPENAI_API_KEY=ollama)"
         )
-    return LlmReportWriter.create(llm, key)
+    return LlmReportWriter.create(llm, key, insight_settings(settings.reports))
 
 
 def build_activities(

@@ -24,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
     from volt_agent.pipeline.types import (
         WORKFLOW_NAME,
         AggregateResult,
+        DeliverInput,
+        DeliverResult,
         EnrichBatchInput,
         EnrichBatchResult,
         EnrichmentBatch,
@@ -66,6 +68,9 @@ API_TASK_QUEUES = "api-task-queues"
 """``workflow.patched`` id: runs with ``options.api_queues`` send the Toggl/Fibery activities
 to those queues, and the schema read of ``extract_fibery_entities`` becomes a regular
 activity on the Fibery queue (it was a local activity)."""
+DELIVER_REPORTS = "deliver-reports"
+"""``workflow.patched`` id: a run with ``options.deliver`` ends with ``deliver_reports``."""
+DELIVERY_FAILED = "delivery_failed"
 FATAL_BATCH_ERRORS = frozenset(
     {"ConfigError", "UserInputError", "AuthError", "FeatureNotEnabledError", "StorageError"}
 )
@@ -251,7 +256,27 @@ class TogglFiberyPipeline:
         saved = await self._local("save_enriched_data", 8, self._run, SaveEnrichedResult)
         self._statistics["enrichment"] = saved.model_dump()
         self._account(await self._activity("generate_team_report", 9, self._run, ReportResult))
+        if self._run_options.deliver and workflow.patched(DELIVER_REPORTS):
+            await self._deliver()
         return saved
+
+    async def _deliver(self) -> None:
+        """After the reports: delivery problems are warnings, never a failed run."""
+        channels = list(self._run_options.deliver)
+        try:
+            delivered = await self._activity(
+                "deliver_reports",
+                ACTIVITIES_TOTAL - 1,
+                DeliverInput(run=self._run, channels=channels),
+                DeliverResult,
+            )
+        except ActivityError as err:
+            if any(isinstance(e, CancelledError) for e in _chain(err)):
+                raise
+            self._warnings.append(f"{DELIVERY_FAILED}: {','.join(channels)}: {_root_message(err)}")
+            return
+        self._statistics["delivery"] = {"sent": delivered.sent, "skipped": delivered.skipped}
+        self._warnings.extend(delivered.warnings)
 
     async def _enrich(self, plan: ExtractResult) -> None:
         """Activity 6: a rolling window over each type's batches; the types run side by side."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from pydantic import ConfigDict, computed_field
@@ -25,6 +26,7 @@ from volt_agent.domain.models import (
     hours,
 )
 from volt_agent.domain.parsing import id_sort_key
+from volt_agent.domain.schedule import Schedule, person_schedule
 from volt_agent.reporting.markdown import fmt_date, fmt_hours, fmt_pct, truncate
 
 InsightKind = Literal[
@@ -36,6 +38,10 @@ InsightKind = Literal[
     "high_unmatched_share",
     "long_entry",
     "no_matched_time",
+    "missing_days",
+    "under_logging",
+    "overtime",
+    "over_estimate",
 ]
 Severity = Literal["high", "medium", "low"]
 SEVERITY_ORDER: tuple[Severity, ...] = ("high", "medium", "low")
@@ -48,6 +54,10 @@ KIND_SEVERITY: dict[InsightKind, Severity] = {
     "not_assignee": "medium",
     "entity_error_time": "low",
     "no_assignee": "low",
+    "missing_days": "medium",
+    "under_logging": "medium",
+    "overtime": "medium",
+    "over_estimate": "medium",
 }
 """Each kind's severity: time that is likely misbooked is high, process gaps medium, data
 gaps that need no action by the person low."""
@@ -65,6 +75,10 @@ KIND_ORDER: tuple[InsightKind, ...] = (
     "high_unmatched_share",
     "no_matched_time",
     "long_entry",
+    "missing_days",
+    "under_logging",
+    "overtime",
+    "over_estimate",
 )
 KIND_TITLES: dict[InsightKind, str] = {
     "closed_entity_time": "Time tracked after the entity was closed",
@@ -75,6 +89,10 @@ KIND_TITLES: dict[InsightKind, str] = {
     "high_unmatched_share": "High share of time without a Fibery reference",
     "no_matched_time": "People with no time on Fibery entities",
     "long_entry": "Very long time entries",
+    "missing_days": "Working days with no time logged",
+    "under_logging": "People logging less than their schedule",
+    "overtime": "People logging more than their schedule",
+    "over_estimate": "Entities over their estimate",
 }
 DEFAULT_CLOSED_STATES = frozenset({"Done", "Closed", "Cancelled", "Released"})
 _NAME_LIMIT = 80
@@ -89,6 +107,13 @@ class InsightSettings:
     """A person is flagged when unmatched time is more than this fraction of their time."""
     long_entry_seconds: int = 10 * 3600
     """An entry longer than this is flagged."""
+    schedule: Schedule | None = None
+    """Working schedule for ``missing_days``, ``under_logging`` and ``overtime``; ``None``:
+    those checks are off."""
+    estimate_field: str = "estimate"
+    """The enrichment field alias holding an entity's estimate, in hours."""
+    estimate_factor: float | None = None
+    """``over_estimate`` when an entity's tracked hours exceed estimate x this; ``None``: off."""
 
     def is_closed(self, entity: EnrichedEntity) -> bool:
         if entity.status != "found" or entity.state is None:
@@ -146,14 +171,21 @@ def entity_ref(type_key: str, public_id: str) -> str:
 def team_insights(data: EnrichedData, settings: InsightSettings | None = None) -> list[Insight]:
     """Insights for every person of the run, in ``sort_insights`` order."""
     index = index_entities(data.entities)
-    found = [i for user in data.aggregated.users for i in user_insights(user, index, settings)]
+    period = (data.aggregated.start_date, data.aggregated.end_date)
+    users = data.aggregated.users
+    found = [i for user in users for i in user_insights(user, index, settings, period)]
+    found.extend(estimate_insights(users, index, settings))
     return sort_insights(found)
 
 
 def user_insights(
-    user: UserAggregate, entities: EntityIndex, settings: InsightSettings | None = None
+    user: UserAggregate,
+    entities: EntityIndex,
+    settings: InsightSettings | None = None,
+    period: tuple[date, date] | None = None,
 ) -> list[Insight]:
-    """Insights about one person: entity checks for each matched entity, then time checks.
+    """Insights about one person: entity checks for each matched entity, then time checks,
+    then (with a ``settings.schedule`` and the run's ``period``) schedule checks.
 
     An entity missing from ``entities`` (not enriched) gives no entity insight. A person with
     no matched time at all gets ``no_matched_time`` instead of ``high_unmatched_share``.
@@ -166,6 +198,8 @@ def user_insights(
             found.extend(_entity_insights(user, matched, entity, settings))
     found.extend(_share_insights(user, settings))
     found.extend(_long_entries(user, entities, settings))
+    if settings.schedule is not None and period is not None:
+        found.extend(schedule_insights(user, settings.schedule, *period))
     return sort_insights(found)
 
 
@@ -343,3 +377,108 @@ def _long_entries(
         for ref in refs
         if ref.seconds > settings.long_entry_seconds
     ]
+
+
+def schedule_insights(
+    user: UserAggregate, schedule: Schedule, start: date, end: date
+) -> list[Insight]:
+    """``missing_days`` (working days without any entry; score: their expected hours), then
+    ``under_logging`` (total below ratio x expected; score: the shortfall) or ``overtime``
+    (total above ratio x expected; score: the time over expected)."""
+    plan = person_schedule(user, schedule, start, end)
+
+    def make(kind: InsightKind, message: str, seconds: int) -> Insight:
+        return Insight(
+            kind=kind,
+            severity=KIND_SEVERITY[kind],
+            message=message,
+            person=user.user_name,
+            user_id=user.user_id,
+            seconds=seconds,
+        )
+
+    found: list[Insight] = []
+    if plan.missing_days:
+        days = ", ".join(fmt_date(d) for d in plan.missing_days)
+        found.append(
+            make(
+                "missing_days",
+                f"{user.user_name} logged no time on {len(plan.missing_days)} working"
+                f" day(s): {truncate(days, _NAME_LIMIT)}",
+                plan.missing_seconds,
+            )
+        )
+    expected, logged = plan.expected_seconds, plan.logged_seconds
+    versus = f"{fmt_hours(logged)} h of {fmt_hours(expected)} h expected"
+    if expected > 0 and logged < schedule.under_logging_ratio * expected:
+        found.append(
+            make(
+                "under_logging",
+                f"{user.user_name} logged {versus}"
+                f" (below {round(schedule.under_logging_ratio * 100)}%)",
+                expected - logged,
+            )
+        )
+    elif expected > 0 and logged > schedule.overtime_ratio * expected:
+        found.append(
+            make(
+                "overtime",
+                f"{user.user_name} logged {versus} (above {round(schedule.overtime_ratio * 100)}%)",
+                logged - expected,
+            )
+        )
+    return found
+
+
+def estimate_hours(entity: EnrichedEntity, field_alias: str) -> float | None:
+    """The entity's estimate in hours from its ``field_alias`` field; ``None`` when absent,
+    not a number, or not positive."""
+    value = entity.fields.get(field_alias)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if value > 0 else None
+
+
+def estimate_insights(
+    users: Iterable[UserAggregate], entities: EntityIndex, settings: InsightSettings | None = None
+) -> list[Insight]:
+    """``over_estimate`` for each found entity whose time tracked in this run (everyone's)
+    exceeds its estimate x ``settings.estimate_factor``; score: the hours over the estimate.
+
+    Only the run's tracked hours are known: time tracked before the period is not counted,
+    so an entity can be over its estimate without a finding."""
+    settings = settings or InsightSettings()
+    factor = settings.estimate_factor
+    if factor is None:
+        return []
+    tracked: dict[tuple[str, str], int] = {}
+    names: dict[tuple[str, str], str] = {}
+    for user in users:
+        for matched in user.matched:
+            key = matched_key(matched)
+            tracked[key] = tracked.get(key, 0) + matched.seconds
+            names.setdefault(key, display_name(matched, entities.get(key)))
+    found: list[Insight] = []
+    for key, seconds in tracked.items():
+        entity = entities.get(key)
+        if entity is None or entity.status != "found":
+            continue
+        estimate = estimate_hours(entity, settings.estimate_field)
+        if estimate is None or seconds <= estimate * factor * 3600:
+            continue
+        name = truncate(names[key], _NAME_LIMIT)
+        found.append(
+            Insight(
+                kind="over_estimate",
+                severity=KIND_SEVERITY["over_estimate"],
+                message=(
+                    f"{entity_ref(*key)} {name} has {fmt_hours(seconds)} h tracked this period"
+                    f" against an estimate of {fmt_hours(round(estimate * 3600))} h"
+                    f" (more than {factor:g} times)"
+                ),
+                entity=entity.key,
+                entity_name=name,
+                seconds=seconds - round(estimate * 3600),
+            )
+        )
+    return found

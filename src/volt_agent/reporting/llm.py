@@ -84,9 +84,14 @@ class LlmReportWriter:
         self.name = f"llm:{settings.model}"
 
     @classmethod
-    def create(cls, settings: LlmSettings, api_key: SecretStr) -> LlmReportWriter:
+    def create(
+        cls,
+        settings: LlmSettings,
+        api_key: SecretStr,
+        insight_settings: InsightSettings | None = None,
+    ) -> LlmReportWriter:
         """The writer over the official ``openai`` client; checks the prompt files now."""
-        return cls(settings, OpenAIChatClient(settings, api_key))
+        return cls(settings, OpenAIChatClient(settings, api_key), insight_settings=insight_settings)
 
     async def toggl_summary(self, data: TogglAggregated) -> str:
         skeleton = await self._template.toggl_summary(data)

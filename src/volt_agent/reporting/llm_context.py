@@ -301,7 +301,7 @@ def person_context(
             {"day": trusted(fmt_day(d.day)), "hours": trusted(fmt_hours(d.seconds))}
             for d in day_totals([user])
         ],
-        "insights": [i.message for i in user_insights(user, entities, settings)],
+        "insights": [i.message for i in user_insights(user, entities, settings, period)],
         "type_hints": list(hints.values()),
     }
 

@@ -161,7 +161,7 @@ class TemplateReportWriter:
             summary=person_summary(user, entities),
             details=entity_details(user, entities, self.max_comments),
             days=day_totals([user]),
-            **_top_insights(user_insights(user, entities, self.settings), PERSON_TOP),
+            **_top_insights(user_insights(user, entities, self.settings, period), PERSON_TOP),
         )
 
     async def team_report(self, data: EnrichedData) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from volt_agent.sandbox import _text
+from volt_agent.sandbox._closing_dates import place_closing_dates
 from volt_agent.sandbox._entries import INTERNAL_PROJECTS, EntryPlanner, UserProfile
 from volt_agent.sandbox._fibery_data import TYPE_WEIGHTS, EntityBuilder, EntitySeed, random_uuid
 from volt_agent.sandbox.records import (
@@ -132,6 +133,7 @@ class _Generator:
         for seed in seeds:
             entities[seed.type_key].append(builder.build(seed))
         entries = self._entries(users, profiles, seeds, deleted, project_ids)
+        place_closing_dates(entities, entries, self.spec.seed, self.spec.start_date, self.spec.days)
         return Workspace(
             spec=self.spec,
             workspace_id=workspace_id,

@@ -31,7 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from volt_agent.config import Settings
 from volt_agent.errors import UserInputError
-from volt_agent.pipeline.service import _parse_users
+from volt_agent.pipeline.service import _parse_users, parse_deliver
 from volt_agent.pipeline.types import WorkflowOptions
 from volt_agent.schedules.windows import WINDOWS, Window
 from volt_agent.schedules.workflow import SCHEDULED_WORKFLOW_NAME, ScheduledPipelineInput
@@ -108,15 +108,24 @@ async def create_schedule(
     users: str | list[str] | None = None,
     timezone: str = "UTC",
     paused: bool = False,
+    deliver: str | list[str] | None = None,
 ) -> ScheduleSummary:
-    """Create schedule ``name``; refuses a name in use, a bad window, cron or time zone."""
+    """Create schedule ``name``; refuses a name in use, a bad window, cron or time zone.
+
+    ``deliver``: delivery channels every run of the schedule opts into (``--deliver``)."""
     sid = schedule_id(name)
     params = ScheduledPipelineInput(
         schedule=name,
         window=validate_window(window),
         users=_parse_users(",".join(users) if isinstance(users, list) else users),
         timezone=_validate_timezone(timezone),
-        options=WorkflowOptions.from_settings(settings),
+        options=WorkflowOptions.from_settings(settings).model_copy(
+            update={
+                "deliver": parse_deliver(
+                    ",".join(deliver) if isinstance(deliver, list) else deliver
+                )
+            }
+        ),
     )
     if not cron.strip():
         raise UserInputError("--cron is empty: give a cron expression such as '0 7 * * MON'")

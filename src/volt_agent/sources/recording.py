@@ -291,7 +291,13 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 def masker_for(secrets: Secrets) -> Masker:
     """A masker that scrubs every token in ``secrets``."""
-    tokens = (secrets.toggl_api_token, secrets.fibery_api_token, secrets.openai_api_key)
+    tokens = (
+        secrets.toggl_api_token,
+        secrets.fibery_api_token,
+        secrets.openai_api_key,
+        secrets.smtp_password,
+        secrets.webhook_url,
+    )
     return Masker(token.get_secret_value() for token in tokens if token is not None)
 
 

@@ -53,6 +53,7 @@ def test_settings_take_tokens_from_env_and_keep_them_out_of_dumps(tmp_path) -> N
         "retry",
         "reports",
         "api_queues",
+        "deliver",
     }
 
 

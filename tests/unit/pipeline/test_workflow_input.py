@@ -36,7 +36,14 @@ def test_the_input_holds_no_storage_root_and_no_settings(tmp_path: Path) -> None
     dumped = params.model_dump(mode="json")
     assert set(dumped) == {"start_date", "end_date", "users", "start_from", "run_id", "options"}
     assert "secret-root" not in params.model_dump_json()
-    assert set(dumped["options"]) == {"workflow_timeout_seconds", "retry", "reports", "api_queues"}
+    assert set(dumped["options"]) == {
+        "workflow_timeout_seconds",
+        "retry",
+        "reports",
+        "api_queues",
+        "deliver",
+    }
+    assert dumped["options"]["deliver"] == []  # opt-in: channel names only, never settings
     assert "output_dir" not in RunRef.model_fields
 
 
