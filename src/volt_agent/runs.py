@@ -36,6 +36,7 @@ from volt_agent.storage.run_folder import (
     REPORTS_DIR,
     RUN_METADATA,
     RunFolder,
+    is_run_id,
     validate_run_id,
 )
 from volt_agent.storage.run_metadata import RunMetadata, load_metadata
@@ -132,23 +133,15 @@ def _run_ids(storage: ArtifactStore) -> list[str]:
     return [
         name
         for name in storage.folders()
-        if _is_run_id(name) and storage.exists(f"{name}/{RUN_METADATA}")
+        if is_run_id(name) and storage.exists(f"{name}/{RUN_METADATA}")
     ]
-
-
-def _is_run_id(name: str) -> bool:
-    try:
-        validate_run_id(name)
-    except UserInputError:
-        return False
-    return True
 
 
 def _all_summaries(settings: Settings) -> list[RunSummary]:
     """A summary of every run folder with metadata: one listing, then one read per run,
     ``READ_CONCURRENCY`` at a time (a bucket answers each in a round trip)."""
     storage = open_storage(settings)
-    names = [name for name in storage.folders() if _is_run_id(name)]
+    names = [name for name in storage.folders() if is_run_id(name)]
 
     def one(run_id: str) -> RunSummary | None:
         try:

@@ -8,13 +8,19 @@ every delta against the two runs' JSON files.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from pydantic import Field
 
 from volt_agent.domain.closing import closed_within
-from volt_agent.domain.models import EnrichedData, EnrichedEntity, Model, TogglAggregated
+from volt_agent.domain.models import (
+    EnrichedData,
+    EnrichedEntity,
+    MatchedEntity,
+    Model,
+    TogglAggregated,
+)
 
 TRENDS_JSON = "trends.json"
 UNMATCHED_TYPE = "(unmatched)"
@@ -90,23 +96,23 @@ def seconds_per_person(data: TogglAggregated) -> dict[str, tuple[str, int]]:
 
 def seconds_per_type(data: TogglAggregated) -> dict[str, tuple[str, int]]:
     """Matched time by entity type; unmatched time as ``(unmatched)``."""
-    totals: dict[str, int] = defaultdict(int)
-    for user in data.users:
-        for entity in user.matched:
-            totals[entity.entity_type or NO_TYPE] += entity.seconds
-        if user.unmatched_seconds:
-            totals[UNMATCHED_TYPE] += user.unmatched_seconds
-    return {key: (key, seconds) for key, seconds in totals.items()}
+    return _seconds_by(data, lambda entity: entity.entity_type or NO_TYPE, UNMATCHED_TYPE)
 
 
 def seconds_per_project(data: TogglAggregated) -> dict[str, tuple[str, int]]:
     """Matched time by the project its entity reference names; the rest as ``(no project)``."""
+    return _seconds_by(data, lambda entity: entity.project or NO_PROJECT, NO_PROJECT)
+
+
+def _seconds_by(
+    data: TogglAggregated, key_of: Callable[[MatchedEntity], str], unmatched_key: str
+) -> dict[str, tuple[str, int]]:
     totals: dict[str, int] = defaultdict(int)
     for user in data.users:
         for entity in user.matched:
-            totals[entity.project or NO_PROJECT] += entity.seconds
+            totals[key_of(entity)] += entity.seconds
         if user.unmatched_seconds:
-            totals[NO_PROJECT] += user.unmatched_seconds
+            totals[unmatched_key] += user.unmatched_seconds
     return {key: (key, seconds) for key, seconds in totals.items()}
 
 

@@ -8,10 +8,9 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-from volt_agent.errors import UserInputError
 from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.backends import ArtifactStore
-from volt_agent.storage.run_folder import RAW_TOGGL, RUN_METADATA, RunFolder, validate_run_id
+from volt_agent.storage.run_folder import RAW_TOGGL, RUN_METADATA, RunFolder, is_run_id
 from volt_agent.storage.run_metadata import RunMetadata, load_metadata
 
 
@@ -35,7 +34,7 @@ def find_previous_run(
     want_start, want_end = previous_period(start, end)
     candidates: list[RunMetadata] = []
     for name in storage.folders():
-        if name == run_id or not _is_run_id(name) or not storage.exists(f"{name}/{RUN_METADATA}"):
+        if name == run_id or not is_run_id(name) or not storage.exists(f"{name}/{RUN_METADATA}"):
             continue
         try:
             meta = load_metadata(RunFolder(storage, name))
@@ -70,11 +69,3 @@ def run_workspace(folder: RunFolder) -> int | None:
     except (StorageError, ValueError, AttributeError):
         return None
     return value if isinstance(value, int) else None
-
-
-def _is_run_id(name: str) -> bool:
-    try:
-        validate_run_id(name)
-    except UserInputError:
-        return False
-    return True

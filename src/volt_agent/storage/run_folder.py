@@ -38,8 +38,13 @@ def new_run_id(now: datetime) -> str:
     return now.astimezone(UTC).strftime("run_%Y-%m-%d-%H-%M-%S")
 
 
+def is_run_id(name: str) -> bool:
+    """Whether ``name`` is a valid run id (a folder of some other kind is not a run)."""
+    return bool(RUN_ID_PATTERN.fullmatch(name)) and ".." not in name
+
+
 def validate_run_id(run_id: str) -> str:
-    if not RUN_ID_PATTERN.fullmatch(run_id) or ".." in run_id:
+    if not is_run_id(run_id):
         raise UserInputError(
             f"invalid run id {run_id!r}: use 1-100 letters, digits, '_', '.', '-'"
             " starting with a letter or digit"
