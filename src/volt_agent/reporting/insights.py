@@ -129,13 +129,18 @@ class Insight(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: InsightKind
-    severity: Severity
     message: str
     person: str | None = None
     user_id: int | None = None
     entity: EntityKey | None = None
     entity_name: str | None = None
     seconds: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def severity(self) -> Severity:
+        """Fixed per kind (``KIND_SEVERITY``)."""
+        return KIND_SEVERITY[self.kind]
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -260,7 +265,6 @@ def _entity_insights(
     def make(kind: InsightKind, message: str, seconds: int = matched.seconds) -> Insight:
         return Insight(
             kind=kind,
-            severity=KIND_SEVERITY[kind],
             message=message,
             person=user.user_name,
             user_id=user.user_id,
@@ -336,7 +340,6 @@ def _share_insights(user: UserAggregate, settings: InsightSettings) -> list[Insi
     return [
         Insight(
             kind=kind,
-            severity=KIND_SEVERITY[kind],
             message=message,
             person=user.user_name,
             user_id=user.user_id,
@@ -361,7 +364,6 @@ def _long_entries(
     return [
         Insight(
             kind="long_entry",
-            severity=KIND_SEVERITY["long_entry"],
             message=(
                 f"{user.user_name} has a {fmt_hours(ref.seconds)} h entry (over {over} h)"
                 f" on {fmt_date(ref.start)}: "
@@ -390,7 +392,6 @@ def schedule_insights(
     def make(kind: InsightKind, message: str, seconds: int) -> Insight:
         return Insight(
             kind=kind,
-            severity=KIND_SEVERITY[kind],
             message=message,
             person=user.user_name,
             user_id=user.user_id,
@@ -470,7 +471,6 @@ def estimate_insights(
         found.append(
             Insight(
                 kind="over_estimate",
-                severity=KIND_SEVERITY["over_estimate"],
                 message=(
                     f"{entity_ref(*key)} {name} has {fmt_hours(seconds)} h tracked this period"
                     f" against an estimate of {fmt_hours(round(estimate * 3600))} h"
