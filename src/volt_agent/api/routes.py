@@ -20,7 +20,11 @@ from volt_agent.api.models import (
     StartRunRequest,
     Triggered,
 )
-from volt_agent.api.temporal import TemporalGateway, check_output_dir, check_temporal_and_workers
+from volt_agent.api.temporal import (
+    TemporalGateway,
+    check_run_storage,
+    check_temporal_and_workers,
+)
 from volt_agent.config import Settings
 from volt_agent.pipeline.service import RunExistsError, prepare_run, start_run
 from volt_agent.pipeline.types import RunStatus
@@ -70,16 +74,16 @@ def _gateway(request: Request) -> TemporalGateway:
     responses={503: {"model": Health, "description": "A check failed"}},
 )
 async def health(request: Request) -> JSONResponse:
-    """Temporal reachable, workers polling the pipeline's task queue, output folder writable.
-    200 when all pass, else 503; open (no token), for probes and monitors. Cheap: at most one
-    Temporal RPC (answers are reused for 2 s) and no writes."""
+    """Temporal reachable, workers polling the pipeline's task queue, run folders reachable
+    (the output folder writable, or the ``storage_url`` bucket answering: reported as
+    ``output_dir``). 200 when all pass, else 503; open (no token), for probes and monitors.
+    Cheap: at most one Temporal RPC and one bucket listing (answers are reused for 2 s), and
+    no writes."""
     settings = _settings(request)
-    temporal, workers = await check_temporal_and_workers(
-        _gateway(request), settings.temporal.task_queue
-    )
-    report = Health(
-        status="ok", temporal=temporal, workers=workers, output_dir=check_output_dir(settings)
-    )
+    gateway = _gateway(request)
+    temporal, workers = await check_temporal_and_workers(gateway, settings.temporal.task_queue)
+    storage = await check_run_storage(gateway, settings)
+    report = Health(status="ok", temporal=temporal, workers=workers, output_dir=storage)
     healthy = report.temporal.ok and report.workers.ok and report.output_dir.ok
     report.status = "ok" if healthy else "unhealthy"
     return JSONResponse(report.model_dump(), status_code=200 if healthy else 503)

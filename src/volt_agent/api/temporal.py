@@ -20,6 +20,8 @@ from volt_agent.errors import ConfigError, UserInputError
 from volt_agent.pipeline.client import connect
 from volt_agent.pipeline.service import check_output_dir as check_writable_folder
 from volt_agent.pipeline.service import workflow_pollers
+from volt_agent.storage.atomic import StorageError, StorageUnavailableError
+from volt_agent.storage.backends import probe_bucket
 
 RETRY_SECONDS = 5.0
 HEALTH_TTL_SECONDS = 2.0
@@ -40,6 +42,7 @@ class TemporalGateway:
         self._lock = asyncio.Lock()
         self.cached_health: tuple[float, Check, Check] | None = None
         """``(monotonic time, temporal, workers)`` of the last ``/health`` check."""
+        self.cached_storage: tuple[float, Check] | None = None
 
     async def _connect(self) -> Client:
         client, _ = await connect(
@@ -95,6 +98,24 @@ async def _check_once(gateway: TemporalGateway, task_queue: str) -> tuple[Check,
     if pollers:
         return temporal, Check(ok=True, detail=f"task queue {task_queue}: {pollers} worker(s)")
     return temporal, Check(ok=False, detail=f"no worker polls task queue {task_queue}")
+
+
+async def check_run_storage(gateway: TemporalGateway, settings: Settings) -> Check:
+    """Where run folders go: with ``storage_url``, the bucket answers one listing (kept
+    ``HEALTH_TTL_SECONDS`` like the Temporal check, and nothing written); else the output
+    folder is writable."""
+    if not settings.storage_url:
+        return check_output_dir(settings)
+    cached = gateway.cached_storage
+    if cached is not None and time.monotonic() - cached[0] < HEALTH_TTL_SECONDS:
+        return cached[1]
+    try:
+        location = await asyncio.to_thread(probe_bucket, settings)
+        check = Check(ok=True, detail=f"{location} answers")
+    except (ConfigError, StorageError, StorageUnavailableError) as exc:
+        check = Check(ok=False, detail=str(exc))
+    gateway.cached_storage = (time.monotonic(), check)
+    return check
 
 
 def check_output_dir(settings: Settings) -> Check:

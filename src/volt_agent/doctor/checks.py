@@ -24,6 +24,8 @@ from volt_agent.pipeline.devserver import (
     server_answers,
 )
 from volt_agent.pipeline.service import check_output_dir
+from volt_agent.storage.atomic import StorageError, StorageUnavailableError
+from volt_agent.storage.backends import probe_bucket
 
 Status = Literal["ok", "warning", "error", "skip"]
 STATUSES: tuple[Status, ...] = ("ok", "warning", "error", "skip")
@@ -64,6 +66,7 @@ def exit_code(checks: Iterable[Check]) -> int:
 
 TEMPORAL = "Temporal"
 OUTPUT = "Output folder"
+STORAGE = "Run storage"
 
 
 async def check_temporal(settings: Settings) -> Check:
@@ -101,6 +104,18 @@ def _embedded_can_start(address: str, port: int) -> Check:
         f"no server on {address} yet: the embedded dev server will be started by the first"
         f" run ({binary})",
     )
+
+
+def check_bucket(settings: Settings) -> Check:
+    """Run folders go to the ``storage_url`` bucket: one listing proves it exists, answers
+    and may be read with these credentials (a write needs the first run)."""
+    try:
+        location = probe_bucket(settings)
+    except (ConfigError, StorageError, StorageUnavailableError) as exc:
+        return error(
+            STORAGE, f"{exc}: check VOLT_AGENT_STORAGE_URL and the AWS_* settings of this machine"
+        )
+    return ok(STORAGE, f"{location} answers and may be listed")
 
 
 def check_output_folder(output_dir: Path) -> Check:

@@ -19,7 +19,14 @@ from volt_agent.doctor.apis import (
     skipped,
     today_utc,
 )
-from volt_agent.doctor.checks import Check, check_output_folder, check_temporal, error, skip
+from volt_agent.doctor.checks import (
+    Check,
+    check_bucket,
+    check_output_folder,
+    check_temporal,
+    error,
+    skip,
+)
 from volt_agent.doctor.fibery import FIBERY_ACCESS, FIBERY_CONFIG, check_fibery
 from volt_agent.errors import ConfigError
 from volt_agent.sources.fibery import FiberyClient
@@ -48,9 +55,15 @@ async def run_doctor(
         _fibery(settings, secrets, fibery_transport),
         _one(check_llm(settings.llm, secrets.openai_api_key, client_factory=llm_client_factory)),
         _one(check_temporal(settings)),
-        _one(asyncio.to_thread(check_output_folder, settings.output_dir)),
+        _one(_run_storage(settings)),
     )
     return [check for group in groups for check in group]
+
+
+async def _run_storage(settings: Settings) -> Check:
+    if settings.storage_url:
+        return await asyncio.to_thread(check_bucket, settings)
+    return await asyncio.to_thread(check_output_folder, settings.output_dir)
 
 
 async def _one(check: Awaitable[Check]) -> list[Check]:

@@ -270,6 +270,22 @@ class BucketStore:
         raise StorageUnavailableError(message) from None
 
 
+PROBE_PREFIX = "volt-agent-probe"
+"""A prefix no run folder uses (run ids start with a date or a name, never this)."""
+
+
+def probe_bucket(settings: Settings, env: Mapping[str, str] | None = None) -> str:
+    """The bucket ``settings.storage_url`` names, checked with one listing of an unused
+    prefix: it exists, answers and lets these credentials read it; nothing is written.
+    Returns its location; ``ConfigError``, ``StorageError`` (refused, no such bucket) or
+    ``StorageUnavailableError`` (no answer), each one line."""
+    if not settings.storage_url:
+        raise ConfigError("no storage_url is set: run folders go to output_dir")
+    store = open_storage(settings, env)
+    store.files(PROBE_PREFIX)
+    return store.location()
+
+
 def parse_s3_url(url: str) -> tuple[str, str]:
     """``s3://bucket/prefix`` → ``("bucket", "prefix")``; ``ConfigError`` otherwise."""
     parts = urlsplit(url)
