@@ -12,6 +12,8 @@ Pipeline series (counters end in ``_total``):
     volt_agent_runs_finished_total{outcome}             completed | failed | cancelled
     volt_agent_run_duration_seconds{outcome}            histogram, start of the execution to end
     volt_agent_silent_failures_total{kind}              zero_entries | zero_matched (warnings)
+    volt_agent_run_warnings_total{kind}                 runs with a warning of each kind
+                                                        (WARNING_KINDS, else ``other``)
     volt_agent_entries_fetched_total                    Toggl time entries stored
     volt_agent_entities_enriched_total{type,status}     found | not_found | error per Fibery type
     volt_agent_api_requests_total{source}               HTTP attempts, retries included
@@ -44,6 +46,17 @@ _WARNING_KIND = re.compile(r"^([a-z][a-z0-9_]{0,39}):")
 LLM_TOKEN_KINDS = ("prompt", "completion")
 SILENT_FAILURE_KINDS = frozenset({"zero_entries", "zero_matched"})
 """Warning kinds the workflow records for runs that succeeded at doing nothing."""
+WARNING_KINDS = frozenset(
+    {
+        *SILENT_FAILURE_KINDS,
+        "toggl_running_timers",
+        "enrichment_batch_failed",
+        "delivery_failed",
+        "llm_fallback",
+    }
+)
+"""The kinds ``volt_agent_run_warnings_total`` names; any other warning counts as ``other``,
+so the label's values stay few whatever a message says."""
 
 
 def metrics_runtime(settings: MetricsSettings) -> Runtime:
@@ -112,6 +125,9 @@ class PipelineMetrics:
             "volt_agent_silent_failures_total",
             "Runs that fetched zero entries or matched zero entities, by kind",
         )
+        self._warnings = counter(
+            "volt_agent_run_warnings_total", "Finished runs with a warning, by warning kind"
+        )
         self._entries = counter("volt_agent_entries_fetched_total", "Toggl time entries fetched")
         self._entities = counter(
             "volt_agent_entities_enriched_total", "Fibery entities enriched, by type and status"
@@ -170,8 +186,11 @@ class PipelineMetrics:
         if started:
             seconds = _seconds_between(started, update.at)
             self._duration.record(max(seconds, 0.0), outcome)
-        for kind in {warning_kind(w) for w in meta.warnings} & SILENT_FAILURE_KINDS:
+        kinds = {warning_kind(w) for w in meta.warnings}
+        for kind in kinds & SILENT_FAILURE_KINDS:
             self._silent.add(1, {"kind": kind})
+        for kind in {k if k in WARNING_KINDS else "other" for k in kinds}:
+            self._warnings.add(1, {"kind": kind})
         for kind, count in llm_tokens(meta.statistics).items():
             self._llm_tokens.add(count, {"kind": kind})
 

@@ -12,7 +12,14 @@ from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 
 from volt_agent.config import MetricsSettings
 from volt_agent.errors import ConfigError
-from volt_agent.metrics import PipelineMetrics, llm_tokens, metrics_runtime, warning_kind
+from volt_agent.metrics import (
+    WARNING_KINDS,
+    PipelineMetrics,
+    llm_tokens,
+    metrics_runtime,
+    warning_kind,
+)
+from volt_agent.pipeline import workflow
 from volt_agent.pipeline.devserver import free_ports
 from volt_agent.pipeline.types import RunRef, RunStatusUpdate
 from volt_agent.sources.http import RequestStats
@@ -78,7 +85,13 @@ def test_run_outcome_duration_silent_failures_and_tokens(
     metrics.run_recorded(start, meta)
     end = update(
         "completed",
-        warnings=["zero_matched: nothing matched", "llm_fallback: section replaced"],
+        warnings=[
+            "zero_matched: nothing matched",
+            "llm_fallback: section replaced",
+            "llm_fallback: another section replaced",
+            "enrichment_batch_failed: Scrum/Task batch 3: timed out",
+            "made_up_kind: free text must not become a label value",
+        ],
         statistics={"llm": {"calls": 2, "prompt_tokens": 1200, "completion_tokens": 300}},
     )
     metrics.run_recorded(end, apply_update(meta, end))
@@ -94,6 +107,17 @@ def test_run_outcome_duration_silent_failures_and_tokens(
     assert sums[("volt_agent_silent_failures_total", frozenset({("kind", "zero_matched")}))] == 1
     assert ("volt_agent_silent_failures_total", frozenset({("kind", "llm_fallback")})) not in sums
     assert sums[("volt_agent_llm_tokens_total", frozenset({("kind", "prompt")}))] == 1200
+    warned = {
+        dict(key)["kind"]: value
+        for (name, key), value in sums.items()
+        if name == "volt_agent_run_warnings_total"
+    }
+    assert warned == {
+        "zero_matched": 1,
+        "llm_fallback": 1,
+        "enrichment_batch_failed": 1,
+        "other": 1,
+    }
     assert sums[("volt_agent_llm_tokens_total", frozenset({("kind", "completion")}))] == 300
 
 
@@ -138,3 +162,15 @@ def test_busy_metrics_port_is_one_line() -> None:
     with pytest.raises(ConfigError, match=f"cannot serve metrics on 127.0.0.1:{port}"):
         metrics_runtime(MetricsSettings(host="127.0.0.1", port=port))
     assert first.metric_meter is not None  # the first one keeps the port until here
+
+
+def test_every_warning_kind_the_workflow_records_has_its_own_label() -> None:
+    recorded = {
+        workflow.ZERO_ENTRIES,
+        workflow.ZERO_MATCHED,
+        workflow.RUNNING_TIMERS,
+        workflow.BATCH_FAILED,
+        workflow.DELIVERY_FAILED,
+        workflow.LLM_FALLBACK,
+    }
+    assert recorded == WARNING_KINDS
