@@ -4,6 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: install test lint typecheck deploy-check demo bench bench-org bench-soak clean
+.PHONY: bench-org-free bench-org-quota bench-team-3w bench-org2
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,14 +55,28 @@ test: lint typecheck deploy-check
 demo: install
 	$(BIN)/volt-agent demo
 
-bench: install  # small + team against rate-limited simulators (a few minutes); docs/BENCHMARKS.md
-	$(BIN)/python -m benchmarks.bench small team
+bench: install  # small + team, small under page caps 50 and 1000, team under the strict caps (about 7 minutes); docs/BENCHMARKS.md
+	$(BIN)/python -m benchmarks.bench small team small-cap50 small-cap1000 team-cap200
 
 bench-org: install  # 500 users x 4 weeks (about 12 minutes)
 	$(BIN)/python -m benchmarks.bench org
 
+bench-org2: install  # 1,000 users x 4 weeks (~185k entries): its worker peak must stay < 1.3 x org's
+	$(BIN)/python -m benchmarks.bench org2
+
 bench-soak: install  # 20 sequential runs through one worker: RSS must not grow (about 3 minutes)
 	$(BIN)/python -m benchmarks.soak
+
+# org under Toggl's hourly quota compressed 60x (1-minute windows): Free about 21 minutes,
+# Starter and Premium (rate-bound at that factor) about 11 each; see docs/BENCHMARKS.md
+bench-org-free: install
+	$(BIN)/python -m benchmarks.bench org-free
+
+bench-org-quota: install  # Free, Starter and Premium in turn (about 45 minutes)
+	$(BIN)/python -m benchmarks.bench org-free org-starter org-premium
+
+bench-team-3w: install  # 3 workers, 3 team runs side by side, local disk then S3 (about 4 minutes)
+	$(BIN)/python -m benchmarks.bench team-3w
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tmp

@@ -7,11 +7,13 @@ volt-agent process needs to reach it.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -31,16 +33,20 @@ def free_port() -> int:
 class MotoServer:
     """``with MotoServer() as s3:`` starts the process and stops it at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_path: Path | None = None) -> None:
+        """``log_path``: where the server's request log (one line per request) goes."""
         self.port = free_port()
+        self._log_path = log_path
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> MotoServer:
         command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
-        self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        log = self._log_path.open("ab") if self._log_path else None
+        with log or contextlib.nullcontext():
+            self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                command, stdout=subprocess.DEVNULL, stderr=log or subprocess.DEVNULL
+            )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

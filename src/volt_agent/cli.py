@@ -6,7 +6,7 @@ Domain errors become one-line messages and exit code 2 here, and only here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -23,9 +23,6 @@ from volt_agent.cli_support import (
     settings_from,
 )
 from volt_agent.config import load_secrets
-from volt_agent.demo import run_demo
-from volt_agent.doctor import Check, run_doctor
-from volt_agent.doctor import exit_code as doctor_exit_code
 from volt_agent.errors import VoltAgentError
 from volt_agent.pipeline.devserver import (
     dev_server_status,
@@ -36,7 +33,13 @@ from volt_agent.pipeline.devserver import (
 )
 from volt_agent.runner import run_pipeline, run_worker
 from volt_agent.runner import show_run as show_run_service
-from volt_agent.sandbox import WorkspaceSpec, serve_sandbox
+
+if TYPE_CHECKING:
+    from volt_agent.doctor import Check
+
+# ``doctor``, ``demo`` and ``sandbox`` import their modules when they run: those pull in the
+# LLM client and the simulators' web framework, a second of start-up ``volt-agent run`` and
+# ``worker`` do without.
 
 app = typer.Typer(
     name="volt-agent",
@@ -85,7 +88,9 @@ def run(
     ] = False,
     deliver: Annotated[
         str | None,
-        typer.Option(help="Deliver the reports at the end: email,webhook (see delivery: config)."),
+        typer.Option(
+            help="Deliver the reports at the end: email,webhook,fibery (see delivery: config)."
+        ),
     ] = None,
 ) -> None:
     """Fetch Toggl entries, enrich Fibery entities and write reports for a date range."""
@@ -134,6 +139,9 @@ def doctor(
     One line per check; exit code 1 when any check is an error. Costs at most 4 Toggl
     requests and one Fibery request.
     """
+    from volt_agent.doctor import exit_code as doctor_exit_code  # noqa: PLC0415
+    from volt_agent.doctor import run_doctor  # noqa: PLC0415
+
     settings = settings_from(config, output_dir)
     checks = run_async(run_doctor(settings, load_secrets(), record_dir=record))
     for check in checks:
@@ -148,6 +156,10 @@ def worker(
         int | None,
         typer.Option(help="Prometheus metrics port (default: metrics.port); 0 turns them off."),
     ] = None,
+    loop_probe: Annotated[
+        Path | None,
+        typer.Option(hidden=True, help="Write the event loop's slow callbacks to this JSON file."),
+    ] = None,
 ) -> None:
     """Run a worker for the pipeline's task queue until interrupted; serves /metrics."""
     settings = settings_from(config)
@@ -157,7 +169,7 @@ def worker(
         )
         settings = settings.model_copy(update={"metrics": metrics})
     try:
-        run_async(run_worker(settings, load_secrets(), console))
+        run_async(run_worker(settings, load_secrets(), console, loop_probe=loop_probe))
     except KeyboardInterrupt:
         console.print("worker stopped")
 
@@ -177,6 +189,8 @@ def demo(
     config: ConfigOption = None,
 ) -> None:
     """Run the whole pipeline against the built-in simulated Toggl + Fibery workspace."""
+    from volt_agent.demo import run_demo  # noqa: PLC0415
+
     settings = settings_from(config)
     if output_dir is not None:
         settings = settings.model_copy(update={"output_dir": output_dir})
@@ -293,6 +307,8 @@ def sandbox_serve(
     fibery_port: Annotated[int, typer.Option(help="Fibery simulator port (0 = any free).")] = 8766,
 ) -> None:
     """Serve the simulated Toggl and Fibery APIs and print their URLs and tokens."""
+    from volt_agent.sandbox import WorkspaceSpec, serve_sandbox  # noqa: PLC0415
+
     try:
         serve_sandbox(
             WorkspaceSpec(users=users, days=days, seed=seed),

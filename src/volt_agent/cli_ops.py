@@ -255,7 +255,9 @@ def schedule_create(
     paused: Annotated[bool, typer.Option("--paused", help="Create it paused.")] = False,
     deliver: Annotated[
         str | None,
-        typer.Option(help="Deliver each run's reports: email,webhook (see delivery: config)."),
+        typer.Option(
+            help="Deliver each run's reports: email,webhook,fibery (see delivery: config)."
+        ),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -364,5 +366,6 @@ def serve(
     if not api.tokens:
         fail("no API tokens: set VOLT_AGENT_API_TOKENS (role:token, comma-separated)")
     roles = ", ".join(sorted({t.role for t in api.tokens}))
-    console.print(f"API on http://{api.host}:{api.port} (OpenAPI: /openapi.json; roles: {roles})")
+    base = f"http://{api.host}:{api.port}"
+    console.print(f"API on {base} (OpenAPI: /openapi.json; roles: {roles}); web page: {base}/ui")
     uvicorn.run(create_app(settings), host=api.host, port=api.port, log_level="info")

@@ -48,10 +48,11 @@ class TogglSettings(Section):
     base_url: str = "https://api.track.toggl.com"
     workspace_id: int | None = Field(None, description="also TOGGL_WORKSPACE_ID")
     page_size: int = Field(
-        200,
+        1000,
         ge=1,
         le=1000,
-        description="report rows per page asked for; a server that refuses it gets 200, then 50",
+        description="report rows per page asked for (public code sends 1000); a server that"
+        " clamps it answers fewer rows at no cost, one that refuses it gets 200, then 50",
     )
     grouped: bool = Field(
         False,
@@ -121,10 +122,11 @@ class FiberySettings(Section):
     requests_per_second: float = Field(3.0, gt=0)
     batch_size: int = Field(100, ge=1, le=500, description="entities per query")
     document_batch_size: int = Field(
-        50,
+        500,
         ge=1,
-        description="documents per get-documents call; Fibery publishes no maximum, public"
-        " code sends 50, and a call Fibery refuses (HTTP 400) is split in halves",
+        description="documents per get-documents call; Fibery publishes no maximum (public"
+        " code sends 50): a call Fibery refuses (HTTP 400) steps down to 200, 100, 50, then"
+        " halves, and the client keeps the size that worked",
     )
     max_comments: int = Field(50, ge=0, description="newest comments kept per entity")
 
@@ -235,7 +237,9 @@ class ApiQueueSettings(Section):
     fibery_activities_per_second: float | None = Field(
         None,
         gt=0,
-        description="the same for the Fibery queue; null = fibery.requests_per_second",
+        description="the same for the Fibery queue; null = FIBERY_START_FACTOR x"
+        " fibery.requests_per_second, so the batches after extraction start together and"
+        " their queries share requests (the client's limiter still holds the request rate)",
     )
     max_concurrent_toggl: int = Field(
         1,
@@ -243,7 +247,12 @@ class ApiQueueSettings(Section):
         description="Toggl fetches at once per worker (1: concurrent runs' fetches spread over"
         " the workers, each with its own share, instead of splitting one worker's)",
     )
-    max_concurrent_fibery: int = Field(2, ge=1, description="Fibery activities at once per worker")
+    max_concurrent_fibery: int = Field(
+        8,
+        ge=1,
+        description="Fibery activities at once per worker: batches waiting on the limiter"
+        " together leave as one merged request (sources.coalesce)",
+    )
 
     def queue_names(self, shared_queue: str) -> tuple[str, str]:
         """The Toggl and Fibery task queues of the deployment whose shared queue is
@@ -496,11 +505,50 @@ class WebhookDeliverySettings(Section):
     timeout_seconds: float = Field(30.0, gt=0)
 
 
+class FiberyDeliverySettings(Section):
+    """``delivery.fibery``: the team summary as an entity of a Fibery database, its text in a
+    rich-text field (the workspace and token are ``fibery.base_url`` / ``FIBERY_API_TOKEN``).
+    The defaults name the sandbox's report database."""
+
+    database: str = "Reports/Weekly Report"
+    """The database (``Space/Type``) that gets one entity per delivered run."""
+    name_field: str = "Reports/Name"
+    """Its title field: ``Team report <start>..<end>``."""
+    period_field: str = "Reports/Period"
+    """A text field for ``<start>..<end>``; empty: not written."""
+    document_field: str = "Reports/Summary"
+    """The rich-text field that gets the team summary (Markdown)."""
+
+    @field_validator("database")
+    @classmethod
+    def _database_is_space_slash_type(cls, value: str) -> str:
+        space, _, name = value.partition("/")
+        if not space or not name:
+            raise ValueError(
+                f"{value!r} must look like 'Space/Type' (e.g. 'Reports/Weekly Report')"
+            )
+        return value
+
+    @field_validator("name_field", "document_field")
+    @classmethod
+    def _fields_are_space_slash_field(cls, value: str) -> str:
+        space, _, name = value.partition("/")
+        if not space or not name:
+            raise ValueError(f"{value!r} must be a Fibery field name like 'Space/Field'")
+        return value
+
+    @field_validator("period_field")
+    @classmethod
+    def _period_field_is_empty_or_a_field(cls, value: str) -> str:
+        return cls._fields_are_space_slash_field(value) if value else value
+
+
 class DeliverySettings(Section):
     """``delivery``: where a run that opted in (``--deliver``) sends its reports."""
 
     email: EmailDeliverySettings = Field(default_factory=EmailDeliverySettings)
     webhook: WebhookDeliverySettings = Field(default_factory=WebhookDeliverySettings)
+    fibery: FiberyDeliverySettings = Field(default_factory=FiberyDeliverySettings)
 
 
 class Settings(Section):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from importlib import resources
 from typing import Any
 
+import yaml
 from pydantic import SecretStr
 from rich.console import Console
 
-from volt_agent.config import Secrets, Settings
+from volt_agent.config import EnrichmentSettings, Secrets, Settings
 from volt_agent.errors import UserInputError
 from volt_agent.runner import run_pipeline
 from volt_agent.sandbox import Workspace, WorkspaceSpec, generate_workspace, run_simulators
@@ -28,6 +30,14 @@ def sandbox_timezones(workspace: Workspace) -> dict[str, str]:
     sandbox's generator knows them.
     """
     return {user.email.lower(): user.timezone for user in workspace.toggl_users}
+
+
+def sandbox_enrichment() -> EnrichmentSettings:
+    """The enrichment config that matches the simulated workspace's types and fields: the
+    repository's ``config/enrichment_config.yaml``, shipped in the package so the demo finds
+    closing dates, estimates and sprints wherever it is started."""
+    text = resources.files("volt_agent.sandbox").joinpath("enrichment_config.yaml").read_text()
+    return EnrichmentSettings.model_validate(yaml.safe_load(text))
 
 
 def sandbox_settings(
@@ -70,6 +80,12 @@ async def run_demo(
         f" running week {week}"
     )
     workspace = generate_workspace(spec)
+    if not settings.enrichment.types:
+        console.print(
+            "No enrichment config here (config/enrichment_config.yaml): using the one that"
+            " matches the simulated workspace"
+        )
+        settings = settings.model_copy(update={"enrichment": sandbox_enrichment()})
     with run_simulators(workspace) as sims:
         console.print(f"Toggl simulator  {sims.toggl.base_url}")
         console.print(f"Fibery simulator {sims.fibery.base_url}")

@@ -50,6 +50,7 @@ WARNING_KINDS = frozenset(
     {
         *SILENT_FAILURE_KINDS,
         "toggl_running_timers",
+        "toggl_not_admin",
         "enrichment_batch_failed",
         "delivery_failed",
         "llm_fallback",

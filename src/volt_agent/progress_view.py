@@ -107,21 +107,46 @@ async def follow(
     poll: Callable[[], Awaitable[Progress | None]],
     finished: Callable[[], Awaitable[bool]],
     console: Console,
+    *,
+    closed: Callable[[], Awaitable[object]] | None = None,
 ) -> Progress | None:
     """Show progress until ``finished()``; returns the last progress seen.
 
-    Raises ``Detached`` when the user types ``q``.
+    ``closed``, when given, returns (or raises) once the run has ended (a long poll such as
+    ``WorkflowHandle.result``): the wait between two polls ends then, so the end is shown at
+    once instead of up to ``POLL_SECONDS`` later. Raises ``Detached`` when the user types ``q``.
     """
     quit_pressed = asyncio.Event()
-    with detach_key(quit_pressed):
-        if console.is_terminal:
-            return await _follow_live(poll, finished, console, quit_pressed)
-        return await _follow_lines(poll, finished, console, quit_pressed)
+    wake = asyncio.Event()
+    watcher = asyncio.create_task(_set_when_done(closed, wake)) if closed else None
+    try:
+        with detach_key(quit_pressed):
+            if console.is_terminal:
+                return await _follow_live(poll, finished, console, quit_pressed, wake)
+            return await _follow_lines(poll, finished, console, quit_pressed, wake)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
 
-async def _pause(quit_pressed: asyncio.Event) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(quit_pressed.wait(), POLL_SECONDS)
+async def _set_when_done(closed: Callable[[], Awaitable[object]], wake: asyncio.Event) -> None:
+    with contextlib.suppress(Exception):  # a failed or cancelled run has ended too
+        await closed()
+    wake.set()
+
+
+async def _pause(quit_pressed: asyncio.Event, wake: asyncio.Event) -> None:
+    """``POLL_SECONDS``, or less when ``q`` is typed or ``wake`` is set (the run ended)."""
+    if wake.is_set():  # woken, yet the run goes on (its long poll failed): poll as before
+        wake.clear()
+    waits = [asyncio.ensure_future(event.wait()) for event in (quit_pressed, wake)]
+    try:
+        await asyncio.wait(waits, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
     if quit_pressed.is_set():
         raise Detached
 
@@ -131,6 +156,7 @@ async def _poll_until_done(
     finished: Callable[[], Awaitable[bool]],
     show: Callable[[Progress], None],
     quit_pressed: asyncio.Event,
+    wake: asyncio.Event,
 ) -> Progress | None:
     last: Progress | None = None
     while True:
@@ -139,7 +165,7 @@ async def _poll_until_done(
             show(last)
         if await finished():
             return last
-        await _pause(quit_pressed)
+        await _pause(quit_pressed, wake)
 
 
 async def _follow_live(
@@ -147,10 +173,11 @@ async def _follow_live(
     finished: Callable[[], Awaitable[bool]],
     console: Console,
     quit_pressed: asyncio.Event,
+    wake: asyncio.Event,
 ) -> Progress | None:
     with Live(console=console, refresh_per_second=4, transient=False) as live:
         return await _poll_until_done(
-            poll, finished, lambda p: live.update(render(p)), quit_pressed
+            poll, finished, lambda p: live.update(render(p)), quit_pressed, wake
         )
 
 
@@ -159,6 +186,7 @@ async def _follow_lines(
     finished: Callable[[], Awaitable[bool]],
     console: Console,
     quit_pressed: asyncio.Event,
+    wake: asyncio.Event,
 ) -> Progress | None:
     """One line whenever the activity changes, another 10 % is done or a wait starts or ends."""
     printed: list[str] = []
@@ -169,4 +197,4 @@ async def _follow_lines(
             console.print(plain_line(progress), highlight=False, soft_wrap=True)
             printed.append(key)
 
-    return await _poll_until_done(poll, finished, show, quit_pressed)
+    return await _poll_until_done(poll, finished, show, quit_pressed, wake)

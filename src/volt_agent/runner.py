@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import importlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 from temporalio.client import (
@@ -23,6 +26,7 @@ from volt_agent.config import Secrets, Settings
 from volt_agent.errors import ConfigError, UserInputError
 from volt_agent.metrics import metrics_runtime
 from volt_agent.pipeline.client import connect
+from volt_agent.pipeline.loop_probe import probing
 from volt_agent.pipeline.service import (
     check_before_start,
     is_run_task_queue,
@@ -37,12 +41,6 @@ from volt_agent.pipeline.service import (
 from volt_agent.pipeline.shutdown import run_until_terminated
 from volt_agent.pipeline.types import PipelineInput, Progress, StartFrom
 from volt_agent.pipeline.waits import waiting_note
-from volt_agent.pipeline.worker import (
-    api_share,
-    build_activities,
-    build_api_workers,
-    build_worker,
-)
 from volt_agent.progress_view import Detached, follow
 from volt_agent.reporting.llm_egress import egress_notice
 from volt_agent.sources.recording import record_folder
@@ -58,6 +56,8 @@ from volt_agent.storage.run_metadata import RunMetadata, load_metadata
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_DETACHED = 0
+WORKER_GC_THRESHOLD = 10_000
+"""Allocations between two young collections in a worker process (Python's default: 700)."""
 
 
 @contextlib.asynccontextmanager
@@ -76,6 +76,10 @@ async def worker_scope(
     if not enabled:
         yield None
         return
+    # Only a process that runs a worker pays for importing the activities and the writers
+    # (``volt-agent run --no-worker`` starts about a second sooner).
+    from volt_agent.pipeline.worker import build_activities, build_worker  # noqa: PLC0415
+
     activities = build_activities(settings, secrets, record_dir=record_dir)
     worker = build_worker(client, settings, activities, task_queue=task_queue)
     try:
@@ -179,6 +183,7 @@ async def _watch(
             lambda: _safe_progress(handle),
             lambda: _is_closed(handle),
             console,
+            closed=handle.result,
         )
     except (Detached, KeyboardInterrupt, asyncio.CancelledError):
         if own_queue:
@@ -274,9 +279,13 @@ def print_summary(console: Console, folder: RunFolder, meta: RunMetadata | None)
             )
 
 
-async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> None:
+async def run_worker(
+    settings: Settings, secrets: Secrets, console: Console, *, loop_probe: Path | None = None
+) -> None:
     """Poll the task queue until cancelled or SIGTERM (a graceful stop,
-    ``pipeline.shutdown``); with ``metrics.enabled``, serve Prometheus metrics."""
+    ``pipeline.shutdown``); with ``metrics.enabled``, serve Prometheus metrics. With
+    ``loop_probe`` every callback of the event loop is timed and the long ones are written
+    to that JSON file (``pipeline.loop_probe``, for the benchmark)."""
     runtime = None
     if settings.metrics.enabled:
         try:
@@ -286,10 +295,27 @@ async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> 
     if notice := egress_notice(settings.llm, secrets.openai_api_key):
         console.print(f"[yellow]note:[/] {notice}", highlight=False)
     client, server = await connect(settings.temporal, settings.data_dir, runtime=runtime)
+    from volt_agent.pipeline.worker import (  # noqa: PLC0415 - see worker_scope
+        api_share,
+        build_activities,
+        build_api_workers,
+        build_worker,
+    )
+
     shared = api_share(settings)
     activities = build_activities(shared, secrets)
     workers = [build_worker(client, shared, activities)]
     workers.extend(build_api_workers(client, settings, activities))
+    await asyncio.to_thread(_warm_up_http)
+    # Every module, class and SDK object of the start-up leaves the cyclic garbage collector's
+    # scans: a full collection then walks only the runs' data (it holds the GIL in whichever
+    # thread triggers it, stalling the event loop: about 120 ms per collection on `team`).
+    gc.freeze()
+    # A run's data are hundreds of thousands of long-lived objects (entries, models) that are
+    # freed by reference counting, not by the collector: with the default threshold (700
+    # allocations) it ran ~2,500 times for 37k entries to free almost nothing, 10 % of the
+    # worker's CPU. Every 10,000 allocations keeps a young collection at a few ms.
+    gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
     queues = ", ".join(repr(worker.task_queue) for worker in workers)
     console.print(f"Worker polling task queues {queues} at {server.address} (Ctrl-C stops it)")
     if len(workers) > 1:
@@ -311,10 +337,25 @@ async def run_worker(settings: Settings, secrets: Secrets, console: Console) -> 
         )
 
     try:
-        if await run_until_terminated(workers, terminating):
-            console.print("worker stopped")
+        async with probing(loop_probe):
+            if await run_until_terminated(workers, terminating):
+                console.print("worker stopped")
     finally:
         await activities.aclose()
+
+
+ASYNC_TRANSPORT_MODULES = ("anyio._backends._asyncio", "anyio.lowlevel", "anyio.streams.tls")
+"""What httpcore imports on the first async request (anyio's asyncio backend)."""
+
+
+def _warm_up_http() -> None:
+    """Import httpx's transports (httpcore, h11, anyio) and read the CA bundle once, in a
+    thread: the first API client and request would otherwise do it on the event loop, in the
+    first activity (about 100 ms of CPU, over 100 ms of stall on a busy machine)."""
+    httpx.Client().close()
+    for name in ASYNC_TRANSPORT_MODULES:
+        with contextlib.suppress(ImportError):  # another anyio layout: imported on first use
+            importlib.import_module(name)
 
 
 async def show_run(
@@ -382,4 +423,6 @@ async def _follow_notice(client: Client, run_id: str, queue: str, in_process_wor
 
 
 async def follow_progress(handle: WorkflowHandle[object, object], console: Console) -> None:
-    await follow(lambda: _safe_progress(handle), lambda: _is_closed(handle), console)
+    await follow(
+        lambda: _safe_progress(handle), lambda: _is_closed(handle), console, closed=handle.result
+    )

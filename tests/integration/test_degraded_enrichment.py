@@ -7,6 +7,7 @@ the schema, the other types, the documents — is real.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -28,12 +29,18 @@ class RefuseTypes(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport, statuses: dict[str, int]) -> None:
         self.inner, self.statuses = inner, statuses
         self.refused: dict[str, int] = dict.fromkeys(statuses, 0)
+        self.refused_alone: dict[str, int] = dict.fromkeys(statuses, 0)
+        """Refusals of requests that carried only that type's query (a refused merged
+        request is sent again one command per request: those are the client's attempts)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = request.content.decode(errors="replace")
         for type_key, status in self.statuses.items():
             if f'"{type_key}"' in body:
                 self.refused[type_key] += 1
+                commands = json.loads(body)
+                if isinstance(commands, list) and len(commands) == 1:
+                    self.refused_alone[type_key] += 1
                 message = f"sandbox: refused the query of {type_key}"
                 return httpx.Response(status, json={"message": message})
         return await self.inner.handle_async_request(request)
@@ -68,7 +75,7 @@ async def test_failed_batches_become_error_rows_and_the_run_completes(
     assert failed[0].startswith("enrichment_batch_failed: Product/Feature batch 0: Fibery:")
     assert failed[1].startswith("enrichment_batch_failed: Scrum/Bug batch 0: Fibery:")
     assert all("\n" not in w for w in failed)
-    assert refused.refused["Product/Feature"] == 1  # non-retryable: one attempt, no retries
+    assert refused.refused_alone["Product/Feature"] == 1  # non-retryable: one attempt, no retries
     assert refused.refused["Scrum/Bug"] > 4  # the client's and the activity's retries
 
     enriched = folder.load(ENRICHED_DATA, EnrichedData)

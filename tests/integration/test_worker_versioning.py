@@ -51,7 +51,7 @@ async def test_pinned_run_finishes_on_its_version_while_the_next_starts_on_the_n
     temporal_client: Client, tmp_path: Path
 ) -> None:
     deployment = f"volt-test-{uuid.uuid4().hex[:8]}"
-    slow = FiberySimulatorOptions(latency_seconds=(0.3, 0.3))
+    slow = FiberySimulatorOptions(latency_seconds=(1.0, 1.0))  # enrichment outlasts the switch
     async with pipeline_env(
         temporal_client,
         tmp_path,

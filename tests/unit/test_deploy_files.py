@@ -171,4 +171,4 @@ def test_alerts_cover_the_issue_and_use_only_exported_metrics() -> None:
 
 
 def test_pipeline_metric_list_is_read() -> None:
-    assert len(PIPELINE_METRICS) == 11
+    assert len(PIPELINE_METRICS) == 12

@@ -169,6 +169,7 @@ def test_every_warning_kind_the_workflow_records_has_its_own_label() -> None:
         workflow.ZERO_ENTRIES,
         workflow.ZERO_MATCHED,
         workflow.RUNNING_TIMERS,
+        workflow.NOT_ADMIN,
         workflow.BATCH_FAILED,
         workflow.DELIVERY_FAILED,
         workflow.LLM_FALLBACK,

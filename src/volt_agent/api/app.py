@@ -19,6 +19,7 @@ from volt_agent import __version__
 from volt_agent.api.auth import TokenAuthenticator
 from volt_agent.api.routes import health_router, runs_router, schedules_router
 from volt_agent.api.temporal import TemporalGateway
+from volt_agent.api.ui import install_ui
 from volt_agent.config import Settings
 from volt_agent.errors import ConfigError, UserInputError, VoltAgentError
 from volt_agent.runs import RunNotFoundError, RunNotRunningError
@@ -84,4 +85,5 @@ def create_app(settings: Settings, *, gateway: TemporalGateway | None = None) ->
     app.include_router(health_router)
     app.include_router(runs_router)
     app.include_router(schedules_router)
+    install_ui(app, settings)
     return app

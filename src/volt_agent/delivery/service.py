@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from volt_agent.config import DeliverySettings, Secrets
 from volt_agent.delivery.email import Outgoing, SmtpSender, check_email_settings
+from volt_agent.delivery.fibery import deliver_fibery
 from volt_agent.delivery.ledger import SentMessage, load_ledger, record_sent
+from volt_agent.delivery.outcome import DELIVERY_FAILED, DeliveryOutcome
 from volt_agent.delivery.webhook import WebhookError, post_webhook, report_link, summary_text
 from volt_agent.domain.models import EnrichedData
 from volt_agent.errors import ConfigError
 from volt_agent.reporting.html import REPORT_HTML
+from volt_agent.sources.fibery import FiberyClient
 from volt_agent.storage.run_folder import (
     ENRICHED_DATA,
     TEAM_SUMMARY,
@@ -28,15 +30,6 @@ from volt_agent.storage.run_folder import (
 )
 
 WEBHOOK_KEY = "webhook:team"
-DELIVERY_FAILED = "delivery_failed"
-"""Warnings ``"delivery_failed: <channel>: <message>"`` in ``run_metadata.json``."""
-
-
-@dataclass
-class DeliveryOutcome:
-    sent: int = 0
-    skipped: int = 0
-    warnings: list[str] = field(default_factory=list)
 
 
 def email_messages(folder: RunFolder, settings: DeliverySettings) -> list[Outgoing]:
@@ -119,9 +112,11 @@ async def deliver_run(
     *,
     scope: str,
     context: ssl.SSLContext | None = None,
+    fibery: Callable[[], FiberyClient] | None = None,
 ) -> DeliveryOutcome:
     """``scope``: the delivering workflow execution (``delivery.json`` entries are skipped
-    only within it); ``context``: the TLS context for STARTTLS (tests trust their own)."""
+    only within it); ``context``: the TLS context for STARTTLS (tests trust their own);
+    ``fibery``: gives the worker's Fibery client (its rate limiter) for the Fibery channel."""
     outcome = DeliveryOutcome()
     if "email" in channels:
         email = await asyncio.to_thread(deliver_email, folder, settings, secrets, scope, context)
@@ -133,6 +128,8 @@ async def deliver_run(
         outcome.sent += webhook.sent
         outcome.skipped += webhook.skipped
         outcome.warnings.extend(webhook.warnings)
+    if "fibery" in channels:
+        outcome.add(await deliver_fibery(folder, settings.fibery, fibery, scope))
     return outcome
 
 

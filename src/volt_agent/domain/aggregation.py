@@ -2,8 +2,9 @@
 
 Pure: entries in, ``TogglAggregated`` out. Totals are sums of entry seconds, so every
 number in a report can be traced back to ``raw_toggl_data.json``. Ordering is
-deterministic (hours descending, then key) and independent of input order: entries are
-visited by start time, so an entity's name comes from its earliest entry. Entry times are
+deterministic (hours descending, then key) and independent of input order: an entity's name
+comes from its earliest entry (by start time, then id). The entries are consumed once, in any
+order, and never held: a caller may stream them from a file. Entry times are
 shown in their owner's zone (``TogglUser.timezone``, else ``default_timezone``), so a
 date taken from them is that person's local date.
 """
@@ -13,7 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import TypeVar
 
 from volt_agent.domain.local_time import in_zone
 from volt_agent.domain.models import (
@@ -31,12 +33,18 @@ from volt_agent.domain.models import (
 )
 from volt_agent.domain.parsing import DescriptionParser, id_sort_key
 
+K = TypeVar("K")
 UNKNOWN_TYPE = "Unknown/Unknown"
 EMPTY_DESCRIPTION = "(no description)"
 
 
+_Order = tuple[datetime, int]
+"""An entry's place in time: ``(start, id)``."""
+
+
 @dataclass
 class _Bucket:
+    first: _Order
     seconds: int = 0
     entries: list[EntryRef] = field(default_factory=list)
     parsed: ParsedDescription | None = None
@@ -65,25 +73,39 @@ def aggregate(
     zones = {u.id: u.timezone or default_timezone for u in user_info.values()}
     matched: dict[int, dict[EntityKey, _Bucket]] = defaultdict(dict)
     unmatched: dict[int, dict[str, _Bucket]] = defaultdict(dict)
-    names: dict[int, str] = {}
+    names: dict[int, tuple[_Order, str]] = {}
+    # a person logs the same description day after day: each distinct one is parsed once
+    parsed_by_text: dict[str, ParsedDescription] = {}
 
-    for entry in sorted(entries, key=lambda e: (e.start, e.id)):
-        names.setdefault(entry.user_id, entry.user_name)
-        parsed = parser.parse(entry.description)
+    for entry in entries:
+        order = (entry.start, entry.id)
+        named = names.get(entry.user_id)
+        if named is None or order < named[0]:
+            names[entry.user_id] = (order, entry.user_name)
+        parsed = parsed_by_text.get(entry.description)
+        if parsed is None:
+            parsed = parsed_by_text[entry.description] = parser.parse(entry.description)
         ref = _entry_ref(entry, zones.get(entry.user_id, default_timezone))
         key = entity_key(parsed)
         if key is not None:
-            bucket = matched[entry.user_id].setdefault(key, _Bucket(parsed=parsed))
+            bucket = matched[entry.user_id].setdefault(key, _Bucket(order, parsed=parsed))
+            if order < bucket.first:  # the earliest entry names the entity
+                bucket.first, bucket.parsed = order, parsed
         else:
             label = parsed.text or EMPTY_DESCRIPTION
-            bucket = unmatched[entry.user_id].setdefault(label, _Bucket())
+            bucket = unmatched[entry.user_id].setdefault(label, _Bucket(order))
+            bucket.first = min(bucket.first, order)
         bucket.seconds += entry.seconds
         bucket.entries.append(ref)
 
     user_ids = sorted(set(matched) | set(unmatched))
     aggregates = [
         _user_aggregate(
-            uid, user_info.get(uid), names.get(uid, ""), matched[uid], unmatched[uid]
+            uid,
+            user_info.get(uid),
+            names[uid][1] if uid in names else "",
+            matched[uid],
+            unmatched[uid],
         ).model_copy(update={"timezone": zones.get(uid, default_timezone)})
         for uid in user_ids
     ]
@@ -114,7 +136,9 @@ def _user_aggregate(
     matched: dict[EntityKey, _Bucket],
     unmatched: dict[str, _Bucket],
 ) -> UserAggregate:
-    matched_items = [_matched_entity(key, bucket) for key, bucket in matched.items()]
+    # buckets in the order of their first entry, as if the entries had come sorted by time:
+    # the sorts below are stable, so equal sort keys keep that order
+    matched_items = [_matched_entity(key, bucket) for key, bucket in _by_first(matched)]
     matched_items.sort(key=lambda m: (-m.seconds, m.type_key or "", id_sort_key(m.entity_id)))
     unmatched_items = [
         UnmatchedActivity(
@@ -123,7 +147,7 @@ def _user_aggregate(
             entry_count=len(bucket.entries),
             entries=_sorted_refs(bucket.entries),
         )
-        for label, bucket in unmatched.items()
+        for label, bucket in _by_first(unmatched)
     ]
     unmatched_items.sort(key=lambda a: (-a.seconds, a.description))
     matched_seconds = sum(m.seconds for m in matched_items)
@@ -140,6 +164,10 @@ def _user_aggregate(
         matched=matched_items,
         unmatched=unmatched_items,
     )
+
+
+def _by_first(buckets: dict[K, _Bucket]) -> list[tuple[K, _Bucket]]:
+    return sorted(buckets.items(), key=lambda item: item[1].first)
 
 
 def _matched_entity(key: EntityKey, bucket: _Bucket) -> MatchedEntity:

@@ -10,6 +10,7 @@ activity retry policy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 from collections.abc import Awaitable, Callable
@@ -23,10 +24,11 @@ from temporalio.exceptions import ApplicationError
 from volt_agent.config import Secrets, Settings
 from volt_agent.delivery.service import deliver_run
 from volt_agent.domain.aggregation import UNKNOWN_TYPE, aggregate, referenced_entities
-from volt_agent.domain.local_time import split_by_local_range
 from volt_agent.domain.models import (
+    CompletenessCheck,
     EnrichedData,
     EnrichedEntity,
+    FetchStatistics,
     RawTogglData,
     TogglAggregated,
 )
@@ -58,8 +60,16 @@ from volt_agent.pipeline.heartbeat import (
     keeps_heartbeating,
     longest_wait,
 )
-from volt_agent.pipeline.offload import load_model, save_model, save_text
+from volt_agent.pipeline.offload import (
+    iter_dump_spooled,
+    load_model,
+    open_list,
+    save_model,
+    save_text,
+)
+from volt_agent.pipeline.raw_spool import spool_entries
 from volt_agent.pipeline.toggl_fetch import (
+    FetchPlan,
     check_completeness,
     mismatch_error,
     plan_fetch,
@@ -88,7 +98,7 @@ from volt_agent.pipeline.types import (
 from volt_agent.reporting.exports import (
     ENTRIES_CSV,
     PERSON_ENTITY_CSV,
-    entries_csv,
+    entries_csv_chunks,
     person_entity_csv,
 )
 from volt_agent.reporting.html import REPORT_HTML, render_html_report
@@ -315,50 +325,46 @@ class PipelineActivities:
             )
             cursor = start.cursor
             async for page in page_iter:
-                journal.write(pages + 1, cursor, page)
+                await asyncio.to_thread(journal.write, pages + 1, cursor, page)  # fsync
                 pages += 1
                 cursor = page.next_cursor
                 progress(cursor)
 
-        fetched, stats = journal.read(FetchCheckpoint(cursor=None, pages=pages))
-        check = await check_completeness(
-            toggl,
-            plan,
-            sum(e.seconds for e in fetched),
-            attempt=mismatches + 1,
-            running_timers=stats.running_entries_dropped,
+        spool = await asyncio.to_thread(  # every page parsed, one at a time: off the loop
+            functools.partial(
+                spool_entries,
+                journal,
+                FetchCheckpoint(cursor=None, pages=pages),
+                zones=plan.zones,
+                default_timezone=plan.default_timezone,
+                start=params.start_date,
+                end=params.end_date,
+            )
         )
-        if not check.accepted:
-            journal.discard(pages)
-            first = mismatches == 0
-            mismatches += 1
-            pages = 0
-            progress(None, restart=True)
-            raise mismatch_error(check, stats, first=first)
-        entries, outside = split_by_local_range(
-            fetched, plan.zones, plan.default_timezone, params.start_date, params.end_date
-        )
-        stats.entries_kept -= len(outside)
-        stats.outside_range_dropped += len(outside)
-        raw = RawTogglData(
-            start_date=params.start_date,
-            end_date=params.end_date,
-            workspace_id=plan.workspace_id,
-            user_filter=params.users,
-            users=plan.users,
-            default_timezone=plan.default_timezone,
-            fetch_start_date=plan.start_date,
-            fetch_end_date=plan.end_date,
-            fetched_at=activity.info().current_attempt_scheduled_time,
-            request_count=earlier_requests + toggl.request_count - requests_before,
-            statistics=stats,
-            completeness=check,
-            visibility=plan.visibility,
-            entries=entries,
-        )
-        await save_model(folder, RAW_TOGGL, raw)
-        journal.discard(pages)
-        self.metrics.entries_fetched(len(entries))
+        with contextlib.closing(spool):
+            stats = spool.stats
+            check = await check_completeness(
+                toggl,
+                plan,
+                spool.fetched_seconds,
+                attempt=mismatches + 1,
+                running_timers=stats.running_entries_dropped,
+            )
+            if not check.accepted:
+                journal.discard(pages)
+                first = mismatches == 0
+                mismatches += 1
+                pages = 0
+                progress(None, restart=True)
+                raise mismatch_error(check, stats, first=first)
+            stats.entries_kept -= spool.outside
+            stats.outside_range_dropped += spool.outside
+            raw = self._raw_head(params, plan, check, stats)
+            raw.request_count = earlier_requests + toggl.request_count - requests_before
+            chunks = iter_dump_spooled(raw, "entries", spool.file, spool.kept)
+            await asyncio.to_thread(folder.save_stream, RAW_TOGGL, chunks)
+        await asyncio.to_thread(journal.discard, pages)  # a file per page
+        self.metrics.entries_fetched(spool.kept)
         self._sync_request_metrics()
         dropped = (
             stats.duplicates_dropped
@@ -368,8 +374,8 @@ class PipelineActivities:
             + stats.outside_range_dropped
         )
         return FetchResult(
-            entries=len(entries),
-            users=len({e.user_id for e in entries}),
+            entries=spool.kept,
+            users=len(spool.user_ids),
             requests=raw.request_count,
             pages=pages,
             resumed_from_page=resumed_from,
@@ -380,24 +386,35 @@ class PipelineActivities:
             default_timezone=plan.default_timezone,
             configured_timezones=sum(u.timezone_source == "config" for u in plan.users),
             quota=quota_of(toggl),
+            page_size=toggl.page_size,
+        )
+
+    def _raw_head(
+        self, params: FetchInput, plan: FetchPlan, check: CompletenessCheck, stats: FetchStatistics
+    ) -> RawTogglData:
+        """``raw_toggl_data.json`` without its entries (written after it from the spool)."""
+        return RawTogglData(
+            start_date=params.start_date,
+            end_date=params.end_date,
+            workspace_id=plan.workspace_id,
+            user_filter=params.users,
+            users=plan.users,
+            default_timezone=plan.default_timezone,
+            fetch_start_date=plan.start_date,
+            fetch_end_date=plan.end_date,
+            fetched_at=activity.info().current_attempt_scheduled_time,
+            statistics=stats,
+            completeness=check,
+            visibility=plan.visibility,
         )
 
     @activity.defn(name="aggregate_toggl_data")
     @classified
     async def aggregate_toggl_data(self, run: RunRef) -> AggregateResult:
         folder = self._folder(run)
-        raw = await load_model(folder, RAW_TOGGL, RawTogglData)
-        result = await asyncio.to_thread(
-            aggregate,
-            raw.entries,
-            raw.users,
-            raw.start_date,
-            raw.end_date,
-            self._parser,
-            default_timezone=raw.default_timezone,
-            visibility=raw.visibility,
-        )
+        result = await asyncio.to_thread(_aggregate_file, folder, self._parser)
         await save_model(folder, TOGGL_AGGREGATED, result)
+        self._store(folder).keep_aggregated(result)  # dropped by cleanup_fibery_stage
         stats = result.statistics
         return AggregateResult(
             users=stats.user_count,
@@ -414,7 +431,7 @@ class PipelineActivities:
     async def generate_toggl_report(self, run: RunRef) -> ReportResult:
         folder = self._folder(run)
         with collect_telemetry() as telemetry:
-            aggregated = await load_model(folder, TOGGL_AGGREGATED, TogglAggregated)
+            aggregated = await asyncio.to_thread(self._store(folder).aggregated)
             rounded = round_aggregate(aggregated, self._rounding)
             text = with_policy_line(await self._writer.toggl_summary(rounded), self._rounding)
         await save_text(folder, TOGGL_SUMMARY, text)
@@ -449,14 +466,15 @@ class PipelineActivities:
             raise UserInputError(
                 f"run {run.run_id} has no {TOGGL_AGGREGATED}: run the Toggl stage first"
             )
-        aggregated = await load_model(folder, TOGGL_AGGREGATED, TogglAggregated)
+        store = self._store(folder)  # keeps the aggregate for the person reports
+        aggregated = await asyncio.to_thread(store.aggregated)
         ids_by_type = referenced_entities(aggregated)
         enrichment = self._settings.enrichment
         queried = [key for key in ids_by_type if key != UNKNOWN_TYPE]
         if queried:  # schema first: one request per run, checked before any entity query
             schema = await ensure_run_schema(folder, self.fibery().schema)
             check_enrichment_config(schema, enrichment, queried)
-        plan = self._store(folder).write_plan(ids_by_type, self._settings.fibery.batch_size)
+        plan = store.write_plan(ids_by_type, self._settings.fibery.batch_size)
         batches = [
             EnrichmentBatch(
                 type_key=item.type_key,
@@ -560,15 +578,16 @@ class PipelineActivities:
         store = self._store(folder)
         aggregated = await asyncio.to_thread(store.aggregated)
         await asyncio.to_thread(store.index)
-        rounded = round_aggregate(aggregated, self._rounding)
-        users = {u.user_id: u for u in rounded.users}
+        wanted = set(params.user_ids)
+        group = aggregated.model_copy(
+            update={"users": [u for u in aggregated.users if u.user_id in wanted]}
+        )  # only this group's people are rounded (a copy per group, not of everyone)
+        users = {u.user_id: u for u in round_aggregate(group, self._rounding).users}
         missing = [uid for uid in params.user_ids if uid not in users]
         if missing:
             raise UserInputError(f"users {missing} are not in {TOGGL_AGGREGATED}")
         paths = []
-        trends = await asyncio.to_thread(
-            compare_with_previous, folder, EnrichedData(aggregated=aggregated)
-        )
+        trends = await asyncio.to_thread(store.trends)
         with collect_telemetry() as telemetry:
             for uid in params.user_ids:
                 user = users[uid]
@@ -591,6 +610,7 @@ class PipelineActivities:
         folder = self._folder(run)
         data = await asyncio.to_thread(_merged, self._store(folder))
         await save_model(folder, ENRICHED_DATA, data)
+        self._stores.drop(_workflow_run())  # the team report reads the file: free the cache
         entities = data.entities
         statuses = [e.status for e in entities]
         kept = [len(e.comments) for e in entities]
@@ -627,8 +647,10 @@ class PipelineActivities:
         html = await asyncio.to_thread(render_html_report, data, rounding=line)
         await save_text(folder, REPORT_HTML, with_trend_chart(html, trends))
         bom = self._settings.reports.csv_bom
-        for name, build in ((ENTRIES_CSV, entries_csv), (PERSON_ENTITY_CSV, person_entity_csv)):
-            await asyncio.to_thread(folder.save_bytes, name, build(raw, policy, bom=bom))
+        entries = entries_csv_chunks(raw, policy, bom=bom)  # O(entries): streamed, not joined
+        await asyncio.to_thread(folder.save_stream, ENTRIES_CSV, entries)
+        entity_rows = await asyncio.to_thread(person_entity_csv, raw, policy, bom=bom)
+        await asyncio.to_thread(folder.save_bytes, PERSON_ENTITY_CSV, entity_rows)
         self._stores.drop(_workflow_run())
         return ReportResult(
             path=TEAM_SUMMARY,
@@ -648,6 +670,7 @@ class PipelineActivities:
             self._settings.delivery,
             self._secrets,
             scope=_workflow_run()[1],
+            fibery=self.fibery,
         )
         return DeliverResult(sent=outcome.sent, skipped=outcome.skipped, warnings=outcome.warnings)
 
@@ -669,6 +692,21 @@ class PipelineActivities:
 def _workflow_run() -> RunKey:
     info = activity.info()
     return (info.workflow_id or "", info.workflow_run_id or "")
+
+
+def _aggregate_file(folder: RunFolder, parser: DescriptionParser) -> TogglAggregated:
+    """The aggregate of ``raw_toggl_data.json``, its entries streamed from the file one by
+    one into ``aggregate`` (never all of them in memory at once)."""
+    with open_list(folder, RAW_TOGGL, RawTogglData, "entries") as (raw, entries):
+        return aggregate(
+            entries,
+            raw.users,
+            raw.start_date,
+            raw.end_date,
+            parser,
+            default_timezone=raw.default_timezone,
+            visibility=raw.visibility,
+        )
 
 
 def _merged(store: EnrichmentStore) -> EnrichedData:

@@ -19,8 +19,16 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from volt_agent.domain.aggregation import UNKNOWN_TYPE
-from volt_agent.domain.models import EnrichedEntity, Model, TogglAggregated, UserAggregate
+from volt_agent.domain.models import (
+    EnrichedData,
+    EnrichedEntity,
+    Model,
+    TogglAggregated,
+    UserAggregate,
+)
 from volt_agent.pipeline.offload import load_in_pieces
+from volt_agent.pipeline.trends_step import compare_with_previous
+from volt_agent.reporting.trends import Trends
 from volt_agent.storage.run_folder import ENRICHMENT_PARTS_DIR, TOGGL_AGGREGATED, RunFolder
 
 PLAN_FILE = f"{ENRICHMENT_PARTS_DIR}/plan.json"
@@ -59,8 +67,10 @@ class EnrichmentStore:
         self._plan: EnrichmentPlan | None = None
         self._aggregated: TogglAggregated | None = None
         self._index: EntityIndex | None = None
+        self._trends: Trends | None = None
         self._loading = threading.Lock()
         """Loads may run in threads (``asyncio.to_thread``): one load of each file at a time."""
+        self._comparing = threading.Lock()
 
     def write_plan(self, ids_by_type: dict[str, list[str]], batch_size: int) -> list[PlannedBatch]:
         batches = [
@@ -97,6 +107,23 @@ class EnrichmentStore:
             if self._aggregated is None:
                 self._aggregated = load_in_pieces(self._folder, TOGGL_AGGREGATED, TogglAggregated)
             return self._aggregated
+
+    def keep_aggregated(self, aggregated: TogglAggregated) -> None:
+        """``aggregated`` as just written to ``toggl_aggregated.json`` by this worker: the
+        Toggl report that follows (on this worker) need not read the file back."""
+        with self._loading:
+            self._aggregated = aggregated
+
+    def trends(self) -> Trends:
+        """The aggregate against the previous period's run (``compare_with_previous``, for
+        the person reports): compared once, as it reads that run's whole
+        ``enriched_data.json``, not once per group of people."""
+        aggregated = self.aggregated()
+        with self._comparing:
+            if self._trends is None:
+                current = EnrichedData(aggregated=aggregated)
+                self._trends = compare_with_previous(self._folder, current)
+            return self._trends
 
     def index(self) -> EntityIndex:
         """Every enriched entity of the plan, by ``(type_key, public_id)``."""

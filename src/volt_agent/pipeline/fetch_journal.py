@@ -27,8 +27,8 @@ carries the number of such disagreements to the next attempt (``mismatches``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -43,6 +43,7 @@ PAGES_DIR = "toggl_pages"
 LEGACY_JOURNAL_FILE = "raw_toggl_data.partial.jsonl"
 """The line journal of earlier versions; only removed, never read."""
 _START: Position = PageCursor().position
+P = TypeVar("P", bound="PageLink")
 
 
 def page_name(number: int) -> str:
@@ -75,10 +76,11 @@ def checkpoint_from(details: Sequence[Any]) -> FetchCheckpoint | None:
         return None
 
 
-class StoredPage(BaseModel):
-    """One report page as stored: its place in the chain and its rows."""
+class PageLink(BaseModel):
+    """A stored page's place in the chain; read as such, the page's rows are parsed but not
+    validated (``extra="ignore"``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     number: int
     attempt: int
@@ -87,6 +89,13 @@ class StoredPage(BaseModel):
     """Where it was fetched from (``None``: the start of the range)."""
     next_cursor: PageCursor | None
     """Where the page after it starts; ``None``: the last page."""
+
+
+class StoredPage(PageLink):
+    """One report page as stored: its place in the chain and its rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
     entries: list[TimeEntry]
     stats: FetchStatistics
 
@@ -128,26 +137,30 @@ class PageJournal:
         )
         self.folder.save(page_name(number), stored)
 
-    def _load(self, number: int) -> StoredPage | None:
+    def _load(self, number: int, model: type[P]) -> P | None:
         """Page ``number``; ``None`` when it is missing or unreadable (then fetched again)."""
         try:
-            return self.folder.load(page_name(number), StoredPage)
+            return self.folder.load(page_name(number), model)
         except StorageError:
             return None
 
-    def chain(self, checkpoint: FetchCheckpoint) -> list[StoredPage]:
+    def chain(self, checkpoint: FetchCheckpoint, *, rows: bool = True) -> list[PageLink]:
         """The longest run of pages 1..k (k ≤ ``checkpoint.pages``) that chain from the start;
-        page ``checkpoint.pages`` must also end at ``checkpoint.cursor``."""
-        pages: list[StoredPage] = []
+        page ``checkpoint.pages`` must also end at ``checkpoint.cursor``. The links come
+        without their entries (``iter_pages`` reads those), so the chain stays small.
+
+        With ``rows`` False a page's rows are not validated: for a reader that validates
+        each page as it reads it (``iter_pages``), which then finds an invalid page."""
+        pages: list[PageLink] = []
         after: PageCursor | None = None
         for number in range(1, checkpoint.pages + 1):
-            page = self._load(number)
+            page = self._load(number, StoredPage if rows else PageLink)
             if page is None or page.number != number or _at(page.cursor) != _at(after):
                 break
             last = number == checkpoint.pages
             if last and _ends(page) != _ends_at(checkpoint.cursor):
                 break
-            pages.append(page)
+            pages.append(_link(page))
             if page.next_cursor is None:
                 break
             after = page.next_cursor
@@ -170,33 +183,61 @@ class PageJournal:
     def read(self, checkpoint: FetchCheckpoint) -> tuple[list[TimeEntry], FetchStatistics]:
         """Every entry of pages 1..``checkpoint.pages``, duplicates across pages dropped and
         counted; ``BrokenJournalError`` when those pages no longer form the chain."""
-        pages = self.chain(checkpoint)
-        if len(pages) != checkpoint.pages:
-            missing = len(pages) + 1
-            raise BrokenJournalError(
-                f"stored Toggl page {missing} of {checkpoint.pages} was replaced or removed by"
-                f" another attempt of this fetch; fetching again from page {missing}"
-            )
-        entries: list[TimeEntry] = []
-        stats = FetchStatistics()
-        seen: set[int] = set()
-        for page in pages:
-            stats = add_statistics(stats, page.stats)
-            for entry in page.entries:
-                if entry.id in seen:
-                    stats.duplicates_dropped += 1
-                    stats.entries_kept -= 1
-                    continue
-                seen.add(entry.id)
-                entries.append(entry)
-        return entries, stats
+        entries = PageEntries()
+        return list(entries.of(self.iter_pages(checkpoint))), entries.stats
+
+    def iter_pages(self, checkpoint: FetchCheckpoint) -> Iterator[StoredPage]:
+        """Pages 1..``checkpoint.pages`` loaded one at a time; ``BrokenJournalError`` when they
+        no longer form the chain (checked first, and again page by page as each is read)."""
+        links = self.chain(checkpoint, rows=False)
+        if len(links) != checkpoint.pages:
+            raise _broken(len(links) + 1, checkpoint.pages)
+        for link in links:
+            page = self._load(link.number, StoredPage)
+            if page is None or (_at(page.cursor), _ends(page)) != (_at(link.cursor), _ends(link)):
+                raise _broken(link.number, checkpoint.pages)
+            yield page
 
     def discard(self, pages: int) -> None:
         """Remove pages 1..``pages`` (one by one: the folder may still be written to)."""
         self.folder.remove(*(page_name(n) for n in range(1, pages + 1)))
 
 
-def _ends(page: StoredPage) -> Position | None:
+class PageEntries:
+    """The entries of stored pages in order, duplicates across pages dropped and counted;
+    ``stats`` sums the pages' statistics read so far."""
+
+    def __init__(self) -> None:
+        self.stats = FetchStatistics()
+        self._seen: set[int] = set()
+
+    def of(self, pages: Iterable[StoredPage]) -> Iterator[TimeEntry]:
+        for page in pages:
+            self.stats = add_statistics(self.stats, page.stats)
+            for entry in page.entries:
+                if entry.id in self._seen:
+                    self.stats.duplicates_dropped += 1
+                    self.stats.entries_kept -= 1
+                    continue
+                self._seen.add(entry.id)
+                yield entry
+
+
+def _broken(number: int, pages: int) -> BrokenJournalError:
+    return BrokenJournalError(
+        f"stored Toggl page {number} of {pages} was replaced or removed by"
+        f" another attempt of this fetch; fetching again from page {number}"
+    )
+
+
+def _link(page: PageLink) -> PageLink:
+    """The page's place in the chain alone (a ``StoredPage``'s rows are not kept)."""
+    return PageLink(
+        number=page.number, attempt=page.attempt, cursor=page.cursor, next_cursor=page.next_cursor
+    )
+
+
+def _ends(page: PageLink) -> Position | None:
     return None if page.next_cursor is None else page.next_cursor.position
 
 

@@ -164,7 +164,7 @@ def prepare_run(
 
 def parse_deliver(deliver: str | None) -> list[DeliveryChannel]:
     """``--deliver email``: the channels, each once, in the order given."""
-    known: dict[str, DeliveryChannel] = {"email": "email", "webhook": "webhook"}
+    known: dict[str, DeliveryChannel] = {"email": "email", "webhook": "webhook", "fibery": "fibery"}
     channels: list[DeliveryChannel] = []
     for item in (i.strip() for i in (deliver or "").split(",")):
         if not item:
@@ -229,7 +229,8 @@ async def check_toggl_access(
     """Refuse ``--users`` emails Toggl does not know; warn when the token is not an admin.
 
     Costs the workspace user list and ``/me`` (one request each, the list fetched once for
-    both checks), which the worker repeats for the run. Skipped when this process has no
+    both checks), which the worker repeats for the run: ``check_before_start`` calls it
+    only for ``--users``. Skipped when this process has no
     Toggl token (a run for ``--no-worker`` workers with their own environment): the worker
     then refuses unknown emails, and records the token's visibility in ``run_metadata.json``.
     The visibility probe is best effort: when Toggl does not answer it (a bad token, no
@@ -263,11 +264,16 @@ async def check_before_start(
 ) -> list[str]:
     """Everything that can be checked before a workflow starts; raises with one line.
 
-    Returns one-line warnings for the caller to show before the run starts.
+    Returns one-line warnings for the caller to show before the run starts. Toggl is asked
+    only for ``--users`` (unknown emails are refused before a workflow exists): without it,
+    the worker's fetch learns the token's visibility anyway — with the token that counts,
+    as ``--no-worker`` workers use their own — and the run records it as a
+    ``toggl_not_admin`` warning, so the pre-check would only spend the workspace quota on a
+    users list and ``/me`` the worker asks again.
     """
     if in_process_worker:
         check_worker_credentials(settings, secrets, params.start_from)
-    if params.start_from != "toggl":
+    if params.start_from != "toggl" or not params.users:
         return []
     return await check_toggl_access(settings, secrets, params.users)
 

@@ -22,7 +22,7 @@ from volt_agent.domain.models import CompletenessCheck, FetchStatistics
 WORKFLOW_NAME = "TogglFiberyPipeline"
 StartFrom = Literal["toggl", "fibery"]
 RunStatus = Literal["in_progress", "completed", "failed", "cancelled"]
-DeliveryChannel = Literal["email", "webhook"]
+DeliveryChannel = Literal["email", "webhook", "fibery"]
 
 
 class Message(BaseModel):
@@ -178,6 +178,8 @@ class FetchResult(Message):
     """Users whose zone came from ``toggl.timezones``."""
     quota: TogglQuota = Field(default_factory=TogglQuota)
     """Toggl's hourly-quota headers as last seen by the fetch."""
+    page_size: int | None = None
+    """Report rows per page the server granted (``None``: not recorded)."""
 
 
 class AggregateResult(Message):

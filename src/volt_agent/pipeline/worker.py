@@ -112,6 +112,24 @@ def api_share(settings: Settings) -> Settings:
     )
 
 
+FIBERY_START_FACTOR = 8
+"""Default Fibery activity starts per second, per request per second. An enrichment batch
+costs at least two requests, so starts never outrun the requests; starting the batches
+together lets their queries wait on the limiter together and leave as one ``/api/commands``
+request (``sources.coalesce``) instead of one each."""
+
+
+def dispatch_rates(settings: Settings) -> tuple[float, float]:
+    """``max_task_queue_activities_per_second`` of the Toggl and the Fibery queue."""
+    queues = settings.api_queues
+    toggl = queues.toggl_activities_per_second or settings.toggl.requests_per_second
+    fibery = (
+        queues.fibery_activities_per_second
+        or FIBERY_START_FACTOR * settings.fibery.requests_per_second
+    )
+    return toggl, fibery
+
+
 def build_api_workers(
     client: Client, settings: Settings, activities: PipelineActivities
 ) -> list[Worker]:
@@ -124,8 +142,7 @@ def build_api_workers(
     queues = settings.api_queues
     if not queues.enabled:
         return []
-    toggl_rate = queues.toggl_activities_per_second or settings.toggl.requests_per_second
-    fibery_rate = queues.fibery_activities_per_second or settings.fibery.requests_per_second
+    toggl_rate, fibery_rate = dispatch_rates(settings)
     toggl_queue, fibery_queue = queues.queue_names(settings.temporal.task_queue)
     specs = (
         (toggl_queue, TOGGL_ACTIVITIES, toggl_rate, queues.max_concurrent_toggl),

@@ -59,6 +59,8 @@ ZERO_MATCHED = "zero_matched"
 RUNNING_TIMERS = "toggl_running_timers"
 """Silent failures: a run that did everything right with nothing. Recorded as warnings
 ``"{kind}: {message}"`` in ``run_metadata.json`` and counted by the worker's metrics."""
+NOT_ADMIN = "toggl_not_admin"
+"""The Toggl token sees only its own entries (the reports cover only its user)."""
 BATCH_FAILED = "enrichment_batch_failed"
 """A batch that failed for good: its entities are ``error`` rows, the run goes on."""
 MAX_BATCH_WARNINGS = 20
@@ -208,6 +210,8 @@ class TogglFiberyPipeline:
                 f" {check.running_timers} running timer(s) of the range are not in the report"
                 " (stop them for a complete report); Toggl's totals may count their time so far"
             )
+        if (visibility := _visibility_warning(fetched)) is not None:
+            self._warnings.append(visibility)
         if fetched.entries == 0:
             self._warnings.append(
                 f"{ZERO_ENTRIES}: no time entries were fetched for"
@@ -497,6 +501,18 @@ def _degradable(err: ActivityError) -> bool:
     if any(isinstance(e, CancelledError) for e in _chain(err)):
         return False
     return _root_type(err) not in FATAL_BATCH_ERRORS
+
+
+def _visibility_warning(fetched: FetchResult) -> str | None:
+    """The run's warning for a token that sees only its own entries (``None`` otherwise);
+    ``volt-agent run`` asks Toggl before the start only for ``--users``."""
+    if fetched.token_is_admin is not False:
+        return None
+    return (
+        f"{NOT_ADMIN}: the Toggl token is not a workspace admin, so only its own"
+        " entries are visible: the reports cover only that user; use an admin's token"
+        " for the team"
+    )
 
 
 def _batch_failure(err: ActivityError) -> str:

@@ -6,13 +6,15 @@ quoting by the ``csv`` module, CRLF line ends). Text cells starting with ``=``, 
 ``-`` or ``@`` (or a tab / carriage return) get a leading single quote, so a spreadsheet app
 shows them instead of running them as formulas (OWASP "CSV injection"). Hours follow the
 report's rounding policy; ``entries.csv`` also keeps each entry's raw seconds.
+``entries_csv_chunks`` gives that file's bytes a few hundred rows at a time, so a run's 100k
+entries are never one string in memory.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from volt_agent.domain.local_time import in_zone, local_date
 from volt_agent.domain.models import EnrichedData, EntryRef, UserAggregate
@@ -51,13 +53,29 @@ def fmt_csv_hours(seconds: int) -> str:
     return text or "0"
 
 
+CHUNK_ROWS = 500
+
+
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Cell]], bom: bool) -> bytes:
+    return b"".join(_csv_chunks(header, rows, bom))
+
+
+def _csv_chunks(
+    header: Sequence[str], rows: Iterable[Sequence[Cell]], bom: bool
+) -> Iterator[bytes]:
+    """The CSV's bytes, ``CHUNK_ROWS`` rows at a time (the BOM, if any, first)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(header)
-    for row in rows:
+    prefix = "\ufeff" if bom else ""
+    for count, row in enumerate(rows, start=1):
         writer.writerow([safe_cell(c) if isinstance(c, str) else c for c in row])
-    return out.getvalue().encode("utf-8-sig" if bom else "utf-8")
+        if count % CHUNK_ROWS == 0:
+            yield (prefix + out.getvalue()).encode("utf-8")
+            prefix = ""
+            out.seek(0)
+            out.truncate()
+    yield (prefix + out.getvalue()).encode("utf-8")
 
 
 def _state(index: EntityIndex, key: tuple[str, str]) -> str:
@@ -106,6 +124,13 @@ def _entry_rows(
 
 
 def entries_csv(data: EnrichedData, policy: RoundingPolicy, *, bom: bool = False) -> bytes:
+    """``entries_csv_chunks`` joined."""
+    return b"".join(entries_csv_chunks(data, policy, bom=bom))
+
+
+def entries_csv_chunks(
+    data: EnrichedData, policy: RoundingPolicy, *, bom: bool = False
+) -> Iterator[bytes]:
     """One row per time entry, people in report order, each person's entries by start.
 
     ``data`` holds raw (unrounded) seconds; ``hours`` is the entry rounded by ``policy``,
@@ -114,7 +139,7 @@ def entries_csv(data: EnrichedData, policy: RoundingPolicy, *, bom: bool = False
     """
     index = index_entities(data.entities)
     rows = (row for user in data.aggregated.users for _, row in _entry_rows(user, index, policy))
-    return _csv(ENTRY_COLUMNS, rows, bom)
+    return _csv_chunks(ENTRY_COLUMNS, rows, bom)
 
 
 def person_entity_csv(data: EnrichedData, policy: RoundingPolicy, *, bom: bool = False) -> bytes:

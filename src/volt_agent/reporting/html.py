@@ -76,6 +76,7 @@ def html_environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # packaged templates: see ``writer.template_environment``
     )
     env.filters.update(h=fmt_hours, pct=fmt_pct)
     return env

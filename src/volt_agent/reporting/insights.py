@@ -19,9 +19,9 @@ from volt_agent.domain.models import (
     EnrichedData,
     EnrichedEntity,
     EntityKey,
-    EntryRef,
     MatchedEntity,
     Model,
+    UnmatchedActivity,
     UserAggregate,
     hours,
 )
@@ -352,33 +352,41 @@ def _long_entries(
     user: UserAggregate, entities: EntityIndex, settings: InsightSettings
 ) -> list[Insight]:
     over = fmt_hours(settings.long_entry_seconds)
-    sources: list[tuple[EntityKey | None, str, list[EntryRef]]] = [
-        (
-            EntityKey(type_key=matched_key(m)[0], public_id=m.entity_id),
-            truncate(display_name(m, entities.get(matched_key(m))), _NAME_LIMIT),
-            m.entries,
+    found: list[Insight] = []
+    sources: list[MatchedEntity | UnmatchedActivity] = [*user.matched, *user.unmatched]
+    for source in sources:
+        long = [ref for ref in source.entries if ref.seconds > settings.long_entry_seconds]
+        if not long:  # most sources have none: their key and label are never built
+            continue
+        key, label = _long_entry_source(source, entities)
+        found.extend(
+            Insight(
+                kind="long_entry",
+                message=(
+                    f"{user.user_name} has a {fmt_hours(ref.seconds)} h entry (over {over} h)"
+                    f" on {fmt_date(ref.start)}: "
+                    + (f"{entity_ref(key.type_key, key.public_id)} {label}" if key else label)
+                ),
+                person=user.user_name,
+                user_id=user.user_id,
+                entity=key,
+                entity_name=label if key else None,
+                seconds=ref.seconds,
+            )
+            for ref in long
         )
-        for m in user.matched
-    ]
-    sources += [(None, truncate(a.description, _NAME_LIMIT), a.entries) for a in user.unmatched]
-    return [
-        Insight(
-            kind="long_entry",
-            message=(
-                f"{user.user_name} has a {fmt_hours(ref.seconds)} h entry (over {over} h)"
-                f" on {fmt_date(ref.start)}: "
-                + (f"{entity_ref(key.type_key, key.public_id)} {label}" if key else label)
-            ),
-            person=user.user_name,
-            user_id=user.user_id,
-            entity=key,
-            entity_name=label if key else None,
-            seconds=ref.seconds,
-        )
-        for key, label, refs in sources
-        for ref in refs
-        if ref.seconds > settings.long_entry_seconds
-    ]
+    return found
+
+
+def _long_entry_source(
+    source: MatchedEntity | UnmatchedActivity, entities: EntityIndex
+) -> tuple[EntityKey | None, str]:
+    """The entity a long entry was tracked on (``None``: unmatched) and its label."""
+    if isinstance(source, UnmatchedActivity):
+        return None, truncate(source.description, _NAME_LIMIT)
+    key = matched_key(source)
+    name = truncate(display_name(source, entities.get(key)), _NAME_LIMIT)
+    return EntityKey(type_key=key[0], public_id=source.entity_id), name
 
 
 def schedule_insights(

@@ -25,6 +25,7 @@ from volt_agent.errors import (
     RetryableSourceError,
     SourceError,
 )
+from volt_agent.tls import tls_context
 
 SOURCE = "LLM"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -68,11 +69,14 @@ class OpenAIChatClient:
         self._factory = factory or self._new_client
 
     def _new_client(self) -> openai.AsyncOpenAI:
+        """Its own connection pool, but the process's TLS context (see ``volt_agent.tls``)."""
+        timeout = self._settings.timeout_seconds
         return openai.AsyncOpenAI(
             api_key=self._api_key.get_secret_value(),
             base_url=self.base_url,
-            timeout=self._settings.timeout_seconds,
+            timeout=timeout,
             max_retries=self._settings.max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(verify=tls_context(), timeout=timeout),
         )
 
     async def complete(self, system: str, user: str) -> Completion:

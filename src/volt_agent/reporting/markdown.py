@@ -31,6 +31,9 @@ _ESCAPES = str.maketrans(
         ">": "&gt;",
     }
 )
+_ESCAPED = re.compile("[" + re.escape("".join(map(chr, _ESCAPES))) + "]")
+"""Any character of ``_ESCAPES``: most text has none, and a search is cheaper than a
+``translate`` through a table."""
 
 
 def inline(text: object, limit: int = DEFAULT_LIMIT) -> str:
@@ -45,16 +48,31 @@ def inline(text: object, limit: int = DEFAULT_LIMIT) -> str:
     """
     if text is None:
         return ""
-    flat = _CONTROL.sub("", _WHITESPACE.sub(" ", str(text))).strip()
+    flat = _flatten(str(text))
     if limit > 0 and len(flat) > limit:
         flat = flat[: limit - 1].rstrip() + ELLIPSIS
-    escaped = flat.translate(_ESCAPES)
+    escaped = flat.translate(_ESCAPES) if _ESCAPED.search(flat) else flat
     return "\\" + escaped if escaped.startswith("#") else escaped
+
+
+def _plain(text: str) -> bool:
+    """Whether ``text`` holds no character ``_WHITESPACE`` or ``_CONTROL`` would change: no
+    run of spaces, and printable (``str.isprintable`` is false for every character either
+    pattern matches but the ASCII space: ``Cc``, ``Cf`` and the ``Z*`` separators). Most
+    text is, and a report formats each entry's texts several times: the check is cheaper."""
+    return text.isprintable() and "  " not in text
+
+
+def _flatten(text: str) -> str:
+    """Whitespace runs as one space, control and bidi characters dropped, trimmed."""
+    if _plain(text):
+        return text.strip()
+    return _CONTROL.sub("", _WHITESPACE.sub(" ", text)).strip()
 
 
 def truncate(text: str, limit: int) -> str:
     """Plain text cut to ``limit`` characters ending in "…"; whitespace runs become one space."""
-    flat = _WHITESPACE.sub(" ", text).strip()
+    flat = text.strip() if _plain(text) else _WHITESPACE.sub(" ", text).strip()
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + ELLIPSIS
 
 

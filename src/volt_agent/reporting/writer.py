@@ -7,6 +7,7 @@ text is saved (``reports/toggl_summary.md``, ``reports/individual/{user_slug}.md
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, Protocol
@@ -94,6 +95,9 @@ def template_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # packaged templates do not change while a worker runs: no stat of each template
+        # file (and of the macros it imports) per report
+        auto_reload=False,
     )
     env.filters.update(
         md=inline,
@@ -128,7 +132,23 @@ class TemplateReportWriter:
             note=TEMPLATE_WRITER_NOTE, top_n=self.top_n, **context
         )
 
+    # Rendering computes views and insights over every entry and entity: in a thread, so
+    # the worker's event loop (heartbeats, polls, other activities) keeps running meanwhile.
     async def toggl_summary(self, data: TogglAggregated) -> str:
+        return await asyncio.to_thread(self._toggl_summary, data)
+
+    async def person_report(
+        self,
+        user: UserAggregate,
+        entities: Mapping[tuple[str, str], EnrichedEntity],
+        period: tuple[date, date],
+    ) -> str:
+        return await asyncio.to_thread(self._person_report, user, entities, period)
+
+    async def team_report(self, data: EnrichedData) -> str:
+        return await asyncio.to_thread(self._team_report, data)
+
+    def _toggl_summary(self, data: TogglAggregated) -> str:
         users = data.users
         return self._render(
             "toggl_summary.md.j2",
@@ -145,7 +165,7 @@ class TemplateReportWriter:
             days=day_totals(users),
         )
 
-    async def person_report(
+    def _person_report(
         self,
         user: UserAggregate,
         entities: Mapping[tuple[str, str], EnrichedEntity],
@@ -164,7 +184,7 @@ class TemplateReportWriter:
             **_top_insights(user_insights(user, entities, self.settings, period), PERSON_TOP),
         )
 
-    async def team_report(self, data: EnrichedData) -> str:
+    def _team_report(self, data: EnrichedData) -> str:
         aggregated = data.aggregated
         users = aggregated.users
         index = index_entities(data.entities)

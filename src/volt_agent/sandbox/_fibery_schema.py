@@ -116,6 +116,15 @@ _RELATED: dict[str, str] = {
 }
 """Databases the entities point at (to-one relations), with their name field."""
 
+REPORT_TYPE = "Reports/Weekly Report"
+REPORT_FIELDS = {
+    "name": "Reports/Name",
+    "period": "Reports/Period",
+    "summary": "Reports/Summary",
+}
+"""The database volt-agent's Fibery delivery writes team summaries into (``delivery.fibery``
+defaults): a title, the period as text and the summary as a rich-text document."""
+
 DELETED_TYPE = "Scrum/Epic_3f9a1c_deleted"
 DELETED_FIELD = ("Scrum/Task", "Scrum/Story Points_b71e04_deleted")
 
@@ -200,6 +209,17 @@ def _domain_type(type_key: str, layout: TypeLayout) -> dict[str, Any]:
     )
 
 
+def _report_type() -> dict[str, Any]:
+    fields = [
+        *_basic_fields(REPORT_TYPE),
+        _field(REPORT_TYPE, "fibery/rank", "fibery/rank"),
+        _field(REPORT_TYPE, REPORT_FIELDS["name"], "fibery/text", {"ui/title?": True}),
+        _field(REPORT_TYPE, REPORT_FIELDS["period"], "fibery/text"),
+        _relation(REPORT_TYPE, REPORT_FIELDS["summary"], DOCUMENT, collection=False),
+    ]
+    return _type(REPORT_TYPE, fields, **{"fibery/domain?": True, "fibery/secured?": True})
+
+
 def _enum_type(name: str, *, workflow: bool = False) -> dict[str, Any]:
     fields = [
         _field(name, "fibery/id", "fibery/uuid", {"fibery/readonly?": True}),
@@ -252,6 +272,7 @@ def schema_answer() -> dict[str, Any]:
     for name, title in _RELATED.items():
         fields = [*_basic_fields(name), _field(name, title, "fibery/text", {"ui/title?": True})]
         types.append(_type(name, fields, **{"fibery/domain?": True}))
+    types.append(_report_type())
     epic = _type(
         DELETED_TYPE,
         [*_basic_fields(DELETED_TYPE), _field(DELETED_TYPE, "Scrum/Name", "fibery/text")],

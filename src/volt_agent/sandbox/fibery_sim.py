@@ -15,6 +15,8 @@ failure's ``{"name", "message"}``. Documents are markdown (``format=md``, also t
 when ``format`` is absent); a ``get-documents`` call with more than
 ``max_secrets_per_documents_call`` secrets answers 400; unknown secrets are left out of a
 ``get-documents`` answer and are 404 on ``GET /api/documents/{secret}``.
+``fibery.entity/create`` and ``create-or-update-documents`` write (``sandbox.fibery_write``);
+``fibery_writes(app)`` lists what was written.
 ``extra_comments`` gives chosen entities thousands of comments (``sandbox._bad_data``).
 """
 
@@ -34,6 +36,7 @@ from volt_agent.sandbox._common import Rejection, SimulatorOptions, assemble
 from volt_agent.sandbox._fibery_schema import schema_answer
 from volt_agent.sandbox._limits import LeakyBucket
 from volt_agent.sandbox.fibery_query import QueryError, run_entity_query, schema_index
+from volt_agent.sandbox.fibery_write import EntityCreator, FiberyWrites, read_only_fields
 from volt_agent.sandbox.stats import EndpointTable, RequestStats
 from volt_agent.sandbox.workspace import Workspace
 
@@ -42,6 +45,8 @@ DOCUMENTS_COMMANDS = "fibery.documents_commands"
 DOCUMENT_GET = "fibery.document_get"
 ENTITY_QUERY = "fibery.entity_query"
 SCHEMA_QUERY = "fibery.schema_query"
+ENTITY_CREATE = "fibery.entity_create"
+DOCUMENTS_WRITTEN = "fibery.documents_written"
 DOCUMENTS_SERVED = "fibery.documents_served"
 WORKSPACE_RATE_LIMITED = "rate_limited.workspace"
 OTHER = "fibery.other"
@@ -123,6 +128,8 @@ class _Fibery:
                 options.extra_comments,
                 options.seed,
             )
+        self.documents = dict(self.documents)
+        """The simulator's own copy: writes never reach the (cached) workspace."""
         tokens = (options.token, *options.extra_tokens)
         self.buckets = {token: options.bucket() for token in tokens}
         self.workspace_bucket = options.workspace_bucket()
@@ -132,6 +139,14 @@ class _Fibery:
         }
         self.schema = schema_answer()
         self.index = schema_index(self.schema["fibery/types"])
+        self.writes = FiberyWrites()
+        self.creator = EntityCreator(
+            self.index,
+            read_only_fields(self.schema["fibery/types"]),
+            self.collections,
+            self.documents,
+            self.writes,
+        )
 
     def admit(self, request: Request) -> None:
         """Auth, then the token's bucket, then the workspace's (a refused request is counted
@@ -175,6 +190,13 @@ class _Fibery:
             except QueryError as error:
                 return {"success": False, "result": error.result()}
             return {"success": True, "result": result}
+        if name == "fibery.entity/create":
+            self.stats.increment(ENTITY_CREATE)
+            try:
+                created = self.creator.create(command.get("args"))
+            except QueryError as error:
+                return {"success": False, "result": error.result()}
+            return {"success": True, "result": created}
         return _failure("command.error/unknown-command", f"Unknown command {name!r}")
 
     def answer(self, commands: list[dict[str, Any]]) -> JSONResponse:
@@ -208,7 +230,9 @@ def create_fibery_app(
             *FIBERY_ENDPOINTS.names,
             ENTITY_QUERY,
             SCHEMA_QUERY,
+            ENTITY_CREATE,
             DOCUMENTS_SERVED,
+            DOCUMENTS_WRITTEN,
             WORKSPACE_RATE_LIMITED,
         )
     )
@@ -230,6 +254,12 @@ def create_fibery_app(
         sim.admit(request)
         _require_markdown(request)
         body = await _json_body(request)
+        if isinstance(body, dict) and body.get("command") == "create-or-update-documents":
+            refused = sim.creator.write_documents(body.get("args"))
+            if refused is not None:
+                return _message(400, refused)
+            stats.increment(DOCUMENTS_WRITTEN, len(body["args"]))
+            return JSONResponse(True)
         valid = (
             isinstance(body, dict)
             and body.get("command") == "get-documents"
@@ -264,4 +294,11 @@ def create_fibery_app(
         return JSONResponse({"secret": secret, "content": content})
 
     assemble(app, stats=stats, endpoints=FIBERY_ENDPOINTS, options=options, json_errors=True)
+    app.state.fibery_writes = sim.writes
     return app
+
+
+def fibery_writes(app: FastAPI) -> FiberyWrites:
+    """What clients created and wrote on a simulator from ``create_fibery_app``."""
+    writes: FiberyWrites = app.state.fibery_writes
+    return writes

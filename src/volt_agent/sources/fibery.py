@@ -16,8 +16,11 @@ wait for the same rate-limit slot leave in one request: up to ``MAX_COMMANDS_PER
 entity queries per ``/api/commands`` request, up to ``document_batch_size`` documents per
 ``get-documents`` request (``sources.coalesce``). If Fibery refuses such a merged request
 with a 4xx (the HTTP status of a failing command is undocumented), each command is sent
-again alone, so one failing command never takes the others down; a ``get-documents`` call
-refused with 400 is split in halves, and the smaller batch is kept for later calls.
+again alone, so one failing command never takes the others down. Fibery publishes no
+maximum of secrets per ``get-documents`` call (public code sends 50): a call refused with 400
+lowers the batch to the next of ``DOCUMENT_BATCH_STEPS`` below the number it carried (below
+50: halves), kept for every later call of the client — a refusal costs a request once per
+worker process, not once per run.
 
 An id Fibery does not return is ``not_found``; a type the workspace lacks makes its ids
 ``error``: both are data, the run goes on. A field the type lacks
@@ -63,6 +66,8 @@ logger = logging.getLogger(__name__)
 FIBERY = "Fibery"
 TYPE_NOT_FOUND = "schema-type-not-found"
 FIELD_NOT_FOUND = "schema-field-not-found"
+DOCUMENT_BATCH_STEPS = (500, 200, 100, 50)
+"""Secrets per ``get-documents`` call tried in turn after a refusal (below 50: halves)."""
 MAX_COMMANDS_PER_REQUEST = 10
 """Entity queries merged into one ``/api/commands`` request at most (each up to
 ``batch_size`` entities), which keeps a merged answer to a few megabytes."""
@@ -131,7 +136,7 @@ class FiberyClient(BaseApiClient):
             split=_documents_split,
             capacity=self._document_batch,
             weight=len,
-            isolate=_refused_request,
+            isolate=_refused_documents,
         )
         self._schema: FiberySchema | None = None
         self._schema_lock = asyncio.Lock()
@@ -163,14 +168,40 @@ class FiberyClient(BaseApiClient):
         return response.data
 
     async def _post_documents(self, body: LazyBody) -> Any:
+        """One ``get-documents`` call; a 400 for several secrets lowers the batch below the
+        number sent, also when the call merged several callers' chunks (each caller then
+        asks again at the lowered batch, ``fetch_documents``)."""
+        try:
+            response = await self._requester.request_json(
+                "POST",
+                f"{self._base_url}/api/documents/commands",
+                endpoint="documents",
+                params={"format": "md"},
+                json_body=body,
+            )
+        except BadRequestError as error:
+            sent = body.value() if body.built else None
+            args = sent.get("args") if isinstance(sent, dict) else None
+            if error.status_code == 400 and isinstance(args, list) and len(args) > 1:
+                self._lower_document_batch(smaller_document_batch(len(args)), error)
+            raise
+        return response.data
+
+    async def write_document(self, secret: str, markdown: str) -> None:
+        """Replace a rich-text document's content: one ``create-or-update-documents`` call
+        (``sources.fibery_write``); Fibery answers ``true``."""
         response = await self._requester.request_json(
             "POST",
             f"{self._base_url}/api/documents/commands",
-            endpoint="documents",
+            endpoint="documents_write",
             params={"format": "md"},
-            json_body=body,
+            json_body={
+                "command": "create-or-update-documents",
+                "args": [{"secret": secret, "content": markdown}],
+            },
         )
-        return response.data
+        if response.data is not True:
+            raise ResponseFormatError(FIBERY, "create-or-update-documents did not answer true")
 
     async def schema(self) -> FiberySchema:
         """The workspace schema: one ``fibery.schema/query`` request."""
@@ -179,7 +210,7 @@ class FiberyClient(BaseApiClient):
             raise BadRequestError(
                 FIBERY, f"schema query failed: {answer.error_name}: {answer.error_message}"
             )
-        return parse_schema(answer.result)
+        return await asyncio.to_thread(parse_schema, answer.result)  # large: off the loop
 
     async def schema_types(self) -> list[str]:
         """Names (``Space/Type``) of every live type in the workspace schema, sorted."""
@@ -201,21 +232,23 @@ class FiberyClient(BaseApiClient):
         """Markdown of each document secret; ``document_batch_size`` secrets per request.
 
         Secrets the answer leaves out are absent from the result. A call refused with 400 is
-        split in halves (down to one secret) and the smaller size kept for later calls.
+        asked again in smaller calls (``smaller_document_batch``: the next of
+        ``DOCUMENT_BATCH_STEPS`` below its size, below 50 halves, down to one secret) and the
+        smaller size is kept for every later call of this client.
         """
-        unique = list(dict.fromkeys(secrets))
+        rest = list(dict.fromkeys(secrets))
         contents: dict[str, str] = {}
-        pending = list(_chunks(unique, self._document_batch))
-        while pending:
-            chunk = pending.pop(0)
+        while rest:  # each call cut at the batch of the moment: another caller may lower it
+            batch = self._document_batch
+            chunk, rest = rest[:batch], rest[batch:]
             try:
                 contents |= await self._documents.submit(chunk)
             except BadRequestError as error:
                 if error.status_code != 400 or len(chunk) < 2:
                     raise
-                self._lower_document_batch((len(chunk) + 1) // 2, error)
-                rest = [secret for part in (chunk, *pending) for secret in part]
-                pending = list(_chunks(rest, self._document_batch))
+                if self._document_batch >= batch:  # not lowered by the refused call itself
+                    self._lower_document_batch(smaller_document_batch(len(chunk)), error)
+                rest = chunk + rest
         return contents
 
     def _lower_document_batch(self, size: int, error: BadRequestError) -> None:
@@ -307,6 +340,12 @@ class FiberyClient(BaseApiClient):
         }
 
 
+def smaller_document_batch(size: int) -> int:
+    """The batch to try after ``size`` secrets were refused: the largest of
+    ``DOCUMENT_BATCH_STEPS`` below it, else half of it (at least 1)."""
+    return next((step for step in DOCUMENT_BATCH_STEPS if step < size), max(1, (size + 1) // 2))
+
+
 def _errors(type_key: str, ids: list[str], error: str) -> dict[str, EnrichedEntity]:
     return {
         public_id: EnrichedEntity(
@@ -319,6 +358,13 @@ def _errors(type_key: str, ids: list[str], error: str) -> dict[str, EnrichedEnti
 def _refused_request(error: Exception) -> bool:
     """A 4xx for a merged request may be one command's (or one batch's) fault."""
     return isinstance(error, BadRequestError)
+
+
+def _refused_documents(error: Exception) -> bool:
+    """A merged ``get-documents`` call refused with 400 goes back to its callers, which ask
+    again at the batch it lowered (``fetch_documents``) rather than each alone at the size
+    that was just refused; another 4xx is sent again alone per caller."""
+    return isinstance(error, BadRequestError) and error.status_code != 400
 
 
 def _refusal_result(error: BadRequestError) -> CommandResult:

@@ -59,6 +59,7 @@ from volt_agent.errors import (
     SourceError,
 )
 from volt_agent.sources.parsing import api_message, duration_text, one_line, parse_retry_after
+from volt_agent.tls import tls_context
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +205,11 @@ class LazyBody:
         self._built = False
         self._value: Any = None
 
+    @property
+    def built(self) -> bool:
+        """Whether the body was built (the request was admitted and sent)."""
+        return self._built
+
     def value(self) -> Any:
         if not self._built:
             self._value = self._build()
@@ -242,6 +248,7 @@ def new_async_client(
         timeout=httpx.Timeout(http.timeout_seconds),
         transport=transport,
         headers={"User-Agent": USER_AGENT},
+        verify=tls_context(),
     )
 
 

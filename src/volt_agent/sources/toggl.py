@@ -105,7 +105,9 @@ class TogglClient(BaseApiClient):
         super().__init__(requester, client)
         self._settings = settings
         self.page_size = settings.page_size
-        """Report rows per page: the configured size until the server grants a smaller one."""
+        """Report rows per page: the configured size until the server grants a smaller one,
+        then that size for every later fetch of this client (a refused size costs a request
+        once per process, not once per run)."""
         self._base_url = settings.base_url.rstrip("/")
         self._lock = asyncio.Lock()
         self._clock = clock
@@ -346,7 +348,7 @@ class TogglClient(BaseApiClient):
             if user_ids:
                 filters["user_ids"] = user_ids
             response, self.page_size = await request_page(
-                self._requester, url, filters, paginator, self._settings.page_size
+                self._requester, url, filters, paginator, self.page_size
             )
             rows = response.data
             if not paginator.check_page(first_entry_ids(rows), len(rows)):

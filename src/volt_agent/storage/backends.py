@@ -24,10 +24,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import shutil
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, Protocol
+from typing import IO, TYPE_CHECKING, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import obstore
@@ -46,6 +47,7 @@ from volt_agent.storage.atomic import (
     StorageError,
     StorageUnavailableError,
     write_bytes_atomic,
+    write_chunks_atomic,
 )
 
 if TYPE_CHECKING:
@@ -64,6 +66,9 @@ AWS_ENV = {
 the general one, as in the AWS SDKs."""
 DEFAULT_RETRY: RetryConfig = {"max_retries": 3, "retry_timeout": timedelta(seconds=30)}
 """Short: Temporal retries the activity (``StorageUnavailableError`` is retryable)."""
+SPOOL_BYTES = 8 * 1024 * 1024
+"""A bucket object streamed in or out is held in memory up to this size, then in a temp file."""
+CHUNK_BYTES = 1024 * 1024
 
 
 class ArtifactStore(Protocol):
@@ -76,6 +81,16 @@ class ArtifactStore(Protocol):
     def read(self, key: str) -> bytes: ...
 
     def write(self, key: str, data: bytes) -> None: ...
+
+    def write_stream(self, key: str, chunks: Iterable[bytes]) -> None:
+        """Write the concatenation of ``chunks``, all-or-nothing like ``write``, without
+        holding the whole file in this process's memory. If ``chunks`` raises, nothing is
+        written and the error propagates."""
+        ...
+
+    def open_read(self, key: str) -> IO[bytes]:
+        """The file as a binary stream to read piece by piece (the caller closes it)."""
+        ...
 
     def exists(self, key: str) -> bool:
         """A file (not a folder) is stored at ``key``."""
@@ -129,6 +144,18 @@ class LocalStore:
 
     def write(self, key: str, data: bytes) -> None:
         write_bytes_atomic(self.path(key), data)
+
+    def write_stream(self, key: str, chunks: Iterable[bytes]) -> None:
+        write_chunks_atomic(self.path(key), chunks)
+
+    def open_read(self, key: str) -> IO[bytes]:
+        target = self.path(key)
+        try:
+            return target.open("rb")
+        except FileNotFoundError:
+            raise ArtifactNotFoundError(f"{target} does not exist") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {target}: {exc.strerror or exc}") from None
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
@@ -216,6 +243,34 @@ class BucketStore:
             obstore.put(self._store, check_key(key), data, use_multipart=False)
         except (BaseError, OSError, ValueError) as exc:
             self._fail("write", key, exc)
+
+    def write_stream(self, key: str, chunks: Iterable[bytes]) -> None:
+        """Spooled (memory up to ``SPOOL_BYTES``, then a temp file), then one PUT: an
+        object appears whole or not at all, and no multipart upload is ever left behind."""
+        check_key(key)
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+            for chunk in chunks:
+                spool.write(chunk)
+            spool.seek(0)
+            try:
+                obstore.put(self._store, key, spool, use_multipart=False)
+            except (BaseError, OSError, ValueError) as exc:
+                self._fail("write", key, exc)
+
+    def open_read(self, key: str) -> IO[bytes]:
+        """The object downloaded chunk by chunk into a spool, rewound."""
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (returned)
+        try:
+            for chunk in obstore.get(self._store, check_key(key)).stream(CHUNK_BYTES):
+                spool.write(chunk)
+        except FileNotFoundError:
+            spool.close()
+            raise ArtifactNotFoundError(f"{self.location(key)} does not exist") from None
+        except (BaseError, OSError, ValueError) as exc:
+            spool.close()
+            self._fail("read", key, exc)
+        spool.seek(0)
+        return spool
 
     def exists(self, key: str) -> bool:
         try:

@@ -4,12 +4,12 @@ before this one, of the same length, with the same users filter and Toggl worksp
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import Any
 
 from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.backends import ArtifactStore
+from volt_agent.storage.json_stream import read_members
 from volt_agent.storage.run_folder import RAW_TOGGL, RUN_METADATA, RunFolder, is_run_id
 from volt_agent.storage.run_metadata import RunMetadata, load_metadata
 
@@ -63,9 +63,11 @@ def _covers(meta: RunMetadata, start: date, end: date, users: Any) -> bool:
 
 
 def run_workspace(folder: RunFolder) -> int | None:
-    """The Toggl workspace id in the run's ``raw_toggl_data.json`` (``None`` when unreadable)."""
+    """The Toggl workspace id in the run's ``raw_toggl_data.json`` (``None`` when unreadable),
+    read from the file's head: the entries after it are never loaded."""
     try:
-        value = json.loads(folder.read_bytes(RAW_TOGGL)).get("workspace_id")
-    except (StorageError, ValueError, AttributeError):
+        with folder.open_read(RAW_TOGGL) as stream:
+            value = read_members(stream, {"workspace_id"}).get("workspace_id")
+    except (StorageError, ValueError):
         return None
     return value if isinstance(value, int) else None

@@ -4,9 +4,10 @@ storage backend (a local folder or an S3-compatible bucket, ``storage.backends``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -94,6 +95,17 @@ class RunFolder:
         key = self._key(name)
         self.storage.write(key, data)
         return self.storage.location(key)
+
+    def save_stream(self, name: str, chunks: Iterable[bytes]) -> str:
+        """Write the concatenation of ``chunks`` without holding the whole file in memory,
+        all-or-nothing like ``save_bytes``; returns the file's location."""
+        key = self._key(name)
+        self.storage.write_stream(key, chunks)
+        return self.storage.location(key)
+
+    def open_read(self, name: str) -> IO[bytes]:
+        """The file as a binary stream (close it); ``ArtifactNotFoundError`` when none."""
+        return self.storage.open_read(self._key(name))
 
     def read_bytes(self, name: str) -> bytes:
         """The file's bytes; ``ArtifactNotFoundError`` when there is none."""

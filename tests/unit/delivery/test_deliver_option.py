@@ -17,7 +17,7 @@ def test_channels_are_parsed_once_each_and_unknown_ones_are_refused() -> None:
     assert parse_deliver(None) == []
     assert parse_deliver(" email , email,webhook") == ["email", "webhook"]
     with pytest.raises(
-        UserInputError, match="unknown channel 'fax'; the channels are: email, webhook"
+        UserInputError, match="unknown channel 'fax'; the channels are: email, webhook, fibery"
     ):
         parse_deliver("email,fax")
 

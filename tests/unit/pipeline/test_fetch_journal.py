@@ -126,6 +126,22 @@ def test_removed_pages_resume_at_the_good_prefix(tmp_path: Path) -> None:
     assert not journal.folder.exists(page_name(1))
 
 
+def test_a_page_with_invalid_rows_is_refused_by_the_read_and_fetched_again(
+    tmp_path: Path,
+) -> None:
+    """The read checks the chain without validating rows, then validates each page as it
+    reads it: a page whose rows are invalid ends the read, and the resume (which validates
+    them) goes on from the page before it instead of trusting it again."""
+    journal = three_pages(tmp_path)
+    name = page_name(2)
+    text = journal.folder.read_bytes(name).decode()
+    journal.folder.save_bytes(name, text.replace('"seconds": 180', '"seconds": "x"').encode())
+    done = FetchCheckpoint(cursor=None, pages=3)
+    with pytest.raises(BrokenJournalError, match="page 2 of 3"):
+        journal.read(done)
+    assert journal.resume_point(done) == ResumePoint(1, at(3), finished=False)
+
+
 def test_duplicates_across_pages_are_dropped_and_counted(tmp_path: Path) -> None:
     journal = PageJournal(folder(tmp_path))
     journal.write(1, None, page(1, 2))

@@ -125,8 +125,12 @@ async def test_a_run_that_ends_leaves_no_entry(tmp_path: Path) -> None:
     run = RunRef(run_id="x")
     activities = worker(tmp_path)
     write_run(folder, user_id=1, seconds=3600)
-    await saved_seconds(activities, run, "run-1")
+    await env_of("run-1").run(
+        activities.generate_person_reports, PersonReportInput(run=run, user_ids=[1])
+    )
     assert len(activities._stores) == 1
+    await saved_seconds(activities, run, "run-1")
+    assert len(activities._stores) == 0  # the merged file is written: the cache is freed
     await env_of("run-1").run(activities.generate_team_report, run)
     assert len(activities._stores) == 0
 
@@ -165,3 +169,14 @@ def test_the_bound_holds_for_many_runs(tmp_path: Path, max_runs: int) -> None:
     for i in range(20):
         stores.get(("w", str(i)), RunFolder(tmp_path, "r"))
     assert len(stores) == max_runs
+
+
+def test_the_comparison_with_the_previous_run_is_made_once_per_store(tmp_path: Path) -> None:
+    """Person reports come in groups of ``users_per_activity``: each group used to read the
+    previous run's whole ``enriched_data.json`` again."""
+    folder = RunFolder(tmp_path, "x")
+    write_run(folder, user_id=1, seconds=3600)
+    store = EnrichmentStore(folder)
+    first = store.trends()
+    assert store.trends() is first
+    assert EnrichmentStore(folder).trends() is not first

@@ -99,3 +99,24 @@ async def test_the_visibility_probe_is_best_effort_but_the_users_check_is_not() 
     assert stats.snapshot()["requests"] == 1  # one refused answer, no retries
     with pytest.raises(AuthError):
         await check_toggl_access(settings(), wrong, [workspace().me.email], transport=transport)
+
+
+async def test_without_users_the_run_asks_toggl_nothing_before_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[object] = []
+
+    async def recording(_settings: object, _secrets: object, emails: object) -> list[str]:
+        asked.append(emails)
+        return ["checked"]
+
+    monkeypatch.setattr("volt_agent.pipeline.service.check_toggl_access", recording)
+    secrets = Secrets(toggl_api_token=TOKEN)
+    run = {"start_date": "2026-11-16", "end_date": "2026-11-17", "output_dir": tmp_path / "runs"}
+    everyone = prepare_run(settings(), **run)
+    assert await check_before_start(settings(), everyone, secrets, in_process_worker=False) == []
+    assert asked == []  # the worker learns the visibility with the token that counts
+    some = prepare_run(settings(), users=workspace().me.email, **run)
+    warnings = await check_before_start(settings(), some, secrets, in_process_worker=False)
+    assert warnings == ["checked"]
+    assert asked == [[workspace().me.email]]

@@ -1,8 +1,11 @@
+import sys
 from datetime import UTC, date, datetime
 
 import pytest
 
 from volt_agent.reporting.markdown import (
+    _CONTROL,
+    _WHITESPACE,
     ELLIPSIS,
     fmt_count,
     fmt_date,
@@ -11,6 +14,7 @@ from volt_agent.reporting.markdown import (
     fmt_pct,
     fmt_value,
     inline,
+    truncate,
 )
 
 
@@ -48,6 +52,20 @@ def test_inline_caps_long_text() -> None:
 def test_inline_cap_counts_characters_before_escaping() -> None:
     out = inline("|" * 10, 5)
     assert out == "\\|" * 4 + ELLIPSIS
+
+
+def test_inline_fast_path_skips_only_what_the_patterns_leave_unchanged() -> None:
+    """``_plain`` text skips the two substitutions: no printable character but the ASCII
+    space is one they act on, over every code point."""
+    acted_on = [
+        c
+        for c in map(chr, range(sys.maxunicode + 1))
+        if c.isprintable() and c != " " and (_WHITESPACE.match(c) or _CONTROL.match(c))
+    ]
+    assert acted_on == []
+    assert inline("a  b\u00a0c ") == "a b c"
+    assert truncate(" one  two\tthree ", 100) == "one two three"
+    assert truncate("Schöne Grüße", 100) == "Schöne Grüße"
 
 
 def test_numbers_and_dates() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +14,7 @@ from pydantic import SecretStr
 from tests.unit.sources.fakes import TOKEN, FakeSleep, Recorder
 from volt_agent.config import EnrichmentType, FiberySettings, HttpSettings
 from volt_agent.errors import AuthError, BadRequestError, ConfigError, UserInputError
-from volt_agent.sources.fibery import FiberyClient
+from volt_agent.sources.fibery import FiberyClient, smaller_document_batch
 from volt_agent.sources.fibery_query import build_entity_query
 from volt_agent.sources.fibery_schema import FiberySchema, parse_schema
 
@@ -466,5 +467,33 @@ def test_missing_base_url_is_a_config_error() -> None:
         FiberyClient.create(FiberySettings(), HttpSettings(), SecretStr(TOKEN))
 
 
-def test_document_batch_size_defaults_to_what_public_code_sends() -> None:
-    assert FiberySettings().document_batch_size == 50
+def test_document_batch_size_defaults_to_the_largest_step() -> None:
+    """No maximum is published; a refusal steps down to what public code sends (50)."""
+    assert FiberySettings().document_batch_size == 500
+    assert smaller_document_batch(smaller_document_batch(smaller_document_batch(500))) == 50
+
+
+@pytest.mark.parametrize(
+    ("refused", "next_size"),
+    [(500, 200), (501, 500), (300, 200), (180, 100), (100, 50), (63, 50), (50, 25), (3, 2), (2, 1)],
+)
+def test_a_refused_document_batch_steps_down_then_halves(refused: int, next_size: int) -> None:
+    assert smaller_document_batch(refused) == next_size
+
+
+async def test_a_refused_merged_documents_call_lowers_the_batch_below_what_it_carried(
+    client: FiberyClient, fake: FakeFibery, recorder: Recorder
+) -> None:
+    fake.max_secrets = 3
+    first = [f"c-{i}-{c}" for i in (1, 2) for c in range(2)]  # 4 secrets, one batch
+    second = [f"c-{i}-{c}" for i in (3, 4) for c in range(2)]
+    got = await asyncio.gather(
+        client.fetch_documents(first[:2]), client.fetch_documents(second[:2])
+    )
+    assert [set(g) for g in got] == [set(first[:2]), set(second[:2])]
+    sizes = [len(b["args"]) for b in recorder.bodies() if "args" in b]
+    assert sizes == [4, 2, 2]  # merged and refused, then each caller asks at the lowered batch
+    assert client.document_batch_size == 2  # learned from the merged refusal
+    recorder.requests.clear()
+    await client.fetch_documents(first + second)
+    assert [len(b["args"]) for b in recorder.bodies()] == [2, 2, 2, 2]  # never refused again
