@@ -22,7 +22,10 @@ pytestmark = pytest.mark.integration
 async def test_a_run_reads_the_schema_once_and_enriches_under_batch_4xx(
     temporal_client: Client, tmp_path: Path
 ) -> None:
-    fibery = FiberySimulatorOptions(command_failure_mode="batch_4xx")
+    # no documents cap: a merged get-documents call over the cap would be a (planned) 400
+    fibery = FiberySimulatorOptions(
+        command_failure_mode="batch_4xx", max_secrets_per_documents_call=None
+    )
     async with pipeline_env(temporal_client, tmp_path, fibery=fibery) as env:
         folder, meta = await env.run()
         counts = env.sims.fibery.stats()
