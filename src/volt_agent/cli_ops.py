@@ -354,7 +354,8 @@ def serve(
     output_dir: OutputDirOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the HTTP management API (bearer tokens from VOLT_AGENT_API_TOKENS)."""
+    """Serve the HTTP management API and the web page for runs (/ui), with bearer tokens from
+    VOLT_AGENT_API_TOKENS (the page logs in with one of them)."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from volt_agent.api.app import create_app  # noqa: PLC0415
