@@ -36,6 +36,9 @@ async def test_sigterm_lets_running_activities_finish_and_another_worker_complet
             temporal_dev_server,
             fibery={"batch_size": 3},
             worker={"graceful_shutdown_seconds": GRACE},
+            # two batches in flight at the SIGTERM (as before issue 12 raised the default to 8),
+            # so what is running can finish within GRACE on a loaded machine
+            api_queues={"max_concurrent_fibery": 2},
         )
         config = write_config(tmp_path, sims, **sections)
         env = cli_env(tmp_path, sims)
