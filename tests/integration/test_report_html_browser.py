@@ -6,8 +6,6 @@ browser this test is skipped, saying so.
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
 import subprocess
 from html.parser import HTMLParser
@@ -22,15 +20,6 @@ from volt_agent.reporting.html import render_html_report
 pytestmark = pytest.mark.integration
 
 EVIL = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
-CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
-
-
-def find_chromium() -> str | None:
-    for name in (os.environ.get("CHROMIUM", ""), *CANDIDATES):
-        found = shutil.which(name) if name else None
-        if found:
-            return found
-    return None
 
 
 def chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -81,17 +70,6 @@ class Dom(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def browser() -> str:
-    found = find_chromium()
-    if found is None:
-        pytest.skip(
-            "chromium not found (run `make test` as root to install Debian's chromium,"
-            " or set CHROMIUM=/path/to/browser)"
-        )
-    return found
-
-
-@pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     entries = [*ENTRIES, entry(99, 30, f"{EVIL} #4242 [Scrum] [Task] [Core]", 7200, 30)]
     evil = EnrichedEntity(type_key="Scrum/Task", public_id="4242", status="found", name=EVIL)
@@ -100,8 +78,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_chromium_renders_every_chart(browser: str, report: Path, tmp_path: Path) -> None:
-    result = chromium(browser, tmp_path / "profile", "--dump-dom", report.as_uri())
+def test_chromium_renders_every_chart(browser_path: str, report: Path, tmp_path: Path) -> None:
+    result = chromium(browser_path, tmp_path / "profile", "--dump-dom", report.as_uri())
     assert result.returncode == 0, result.stderr[-2000:]
     dom = Dom()
     dom.feed(result.stdout)
@@ -120,10 +98,10 @@ def test_chromium_renders_every_chart(browser: str, report: Path, tmp_path: Path
     assert "Team time report" in text
 
 
-def test_chromium_screenshot_is_drawn(browser: str, report: Path, tmp_path: Path) -> None:
+def test_chromium_screenshot_is_drawn(browser_path: str, report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     result = chromium(
-        browser,
+        browser_path,
         tmp_path / "profile",
         "--window-size=1100,1600",
         f"--screenshot={shot}",

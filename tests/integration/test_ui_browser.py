@@ -21,7 +21,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from tests.integration.pipeline_env import WEEK, pipeline_env
-from tests.integration.test_report_html_browser import find_chromium
 from volt_agent.api.app import create_app
 from volt_agent.api.ui_base import CSP
 from volt_agent.config import ApiSettings, ApiToken, Settings
@@ -45,17 +44,6 @@ BROWSER_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@pytest.fixture(scope="module")
-def browser_path() -> str:
-    found = find_chromium()
-    if found is None:
-        pytest.skip(
-            "chromium not found (run `make test` as root to install Debian's chromium,"
-            " or set CHROMIUM=/path/to/browser)"
-        )
-    return found
 
 
 async def test_list_run_report_start_and_watch_in_chromium(

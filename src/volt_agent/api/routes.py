@@ -20,12 +20,11 @@ from volt_agent.api.models import (
     StartRunRequest,
     Triggered,
 )
+from volt_agent.api.state import gateway_of, settings_of
 from volt_agent.api.temporal import (
-    TemporalGateway,
     check_run_storage,
     check_temporal_and_workers,
 )
-from volt_agent.config import Settings
 from volt_agent.pipeline.service import RunExistsError, prepare_run, start_run
 from volt_agent.pipeline.types import RunStatus
 from volt_agent.runs import RunDetail, RunSummary, cancel_run, get_run, list_runs, read_report
@@ -58,16 +57,6 @@ schedules_router = APIRouter(
 )
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _gateway(request: Request) -> TemporalGateway:
-    gateway: TemporalGateway = request.app.state.gateway
-    return gateway
-
-
 @health_router.get(
     "/health",
     response_model=Health,
@@ -79,8 +68,8 @@ async def health(request: Request) -> JSONResponse:
     ``output_dir``). 200 when all pass, else 503; open (no token), for probes and monitors.
     Cheap: at most one Temporal RPC and one bucket listing (answers are reused for 2 s), and
     no writes."""
-    settings = _settings(request)
-    gateway = _gateway(request)
+    settings = settings_of(request)
+    gateway = gateway_of(request)
     temporal, workers = await check_temporal_and_workers(gateway, settings.temporal.task_queue)
     storage = await check_run_storage(gateway, settings)
     report = Health(status="ok", temporal=temporal, workers=workers, output_dir=storage)
@@ -97,8 +86,8 @@ async def get_runs(
     status: RunStatus | None = None,
 ) -> list[RunSummary]:
     """The newest runs, reconciled with Temporal when it answers (``reconciled``)."""
-    client = await _gateway(request).optional_client()
-    return await list_runs(_settings(request), client, limit=limit, status=status)
+    client = await gateway_of(request).optional_client()
+    return await list_runs(settings_of(request), client, limit=limit, status=status)
 
 
 @runs_router.post(
@@ -114,7 +103,7 @@ async def post_run(request: Request, body: StartRunRequest, who: Operator) -> Ru
     """
     try:
         params = prepare_run(
-            _settings(request),
+            settings_of(request),
             start_date=body.start_date.isoformat(),
             end_date=body.end_date.isoformat(),
             users=",".join(body.users) if body.users else None,
@@ -129,8 +118,8 @@ async def post_run(request: Request, body: StartRunRequest, who: Operator) -> Ru
             ' or "start_from": "fibery" to re-run only its Fibery stage'
         )
         raise HTTPException(status.HTTP_409_CONFLICT, detail) from None
-    client = await _gateway(request).client()
-    handle = await start_run(client, params, _settings(request).temporal.task_queue)
+    client = await gateway_of(request).client()
+    handle = await start_run(client, params, settings_of(request).temporal.task_queue)
     logger.info("run %s started by %s", params.run_id, who.name)
     return RunStarted(run_id=params.run_id, workflow_id=handle.id)
 
@@ -138,8 +127,8 @@ async def post_run(request: Request, body: StartRunRequest, who: Operator) -> Ru
 @runs_router.get("/{run_id}", response_model=RunDetail, responses=_NOT_FOUND)
 async def get_one_run(request: Request, run_id: RunId, _: Viewer) -> RunDetail:
     """A run's metadata, statistics, report paths and, while it runs, live progress."""
-    client = await _gateway(request).optional_client()
-    return await get_run(_settings(request), client, run_id)
+    client = await gateway_of(request).optional_client()
+    return await get_run(settings_of(request), client, run_id)
 
 
 @runs_router.post(
@@ -150,8 +139,8 @@ async def get_one_run(request: Request, run_id: RunId, _: Viewer) -> RunDetail:
 )
 async def post_cancel(request: Request, run_id: RunId, who: Operator) -> CancelRequested:
     """Request cancellation; the run then records ``cancelled`` in its metadata."""
-    client = await _gateway(request).client()
-    summary = await cancel_run(_settings(request), client, run_id)
+    client = await gateway_of(request).client()
+    summary = await cancel_run(settings_of(request), client, run_id)
     logger.info("run %s cancelled by %s", run_id, who.name)
     return CancelRequested(run_id=run_id, workflow_id=summary.workflow_id)
 
@@ -168,14 +157,14 @@ async def get_report(request: Request, run_id: RunId, path: str, _: Viewer) -> R
     """A file under the run's ``reports/`` folder (paths as listed in ``reports``), from
     the local folder or the bucket. Anything outside it — ``..``, encoded or not, absolute
     paths, symlinks out — is 404."""
-    report = await asyncio.to_thread(read_report, _settings(request), run_id, path)
+    report = await asyncio.to_thread(read_report, settings_of(request), run_id, path)
     return Response(report.content, media_type=report.media_type)
 
 
 @schedules_router.get("", response_model=list[ScheduleSummary])
 async def get_schedules(request: Request, _: Admin) -> list[ScheduleSummary]:
     """Every volt-agent schedule with its next and recent firings."""
-    return await schedules.list_schedules(await _gateway(request).client())
+    return await schedules.list_schedules(await gateway_of(request).client())
 
 
 @schedules_router.post(
@@ -189,8 +178,8 @@ async def post_schedule(
 ) -> ScheduleSummary:
     """Create a schedule; each firing resolves ``window`` to dates and gets its own run id."""
     created = await schedules.create_schedule(
-        await _gateway(request).client(),
-        _settings(request),
+        await gateway_of(request).client(),
+        settings_of(request),
         name=body.name,
         cron=body.cron,
         window=body.window,
@@ -206,7 +195,7 @@ async def post_schedule(
 @schedules_router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
 async def delete_schedule(request: Request, name: ScheduleName, who: Admin) -> Response:
     """Delete a schedule; runs it already started go on."""
-    await schedules.delete_schedule(await _gateway(request).client(), name)
+    await schedules.delete_schedule(await gateway_of(request).client(), name)
     logger.info("schedule %s deleted by %s", name, who.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -219,6 +208,6 @@ async def delete_schedule(request: Request, name: ScheduleName, who: Admin) -> R
 )
 async def trigger_schedule(request: Request, name: ScheduleName, who: Admin) -> Triggered:
     """Fire a schedule now (skipped while its previous run is still going)."""
-    await schedules.trigger_schedule(await _gateway(request).client(), name)
+    await schedules.trigger_schedule(await gateway_of(request).client(), name)
     logger.info("schedule %s triggered by %s", name, who.name)
     return Triggered(name=name)

@@ -29,6 +29,7 @@ from fastapi.responses import RedirectResponse
 
 from volt_agent.api.auth import TokenAuthenticator
 from volt_agent.api.session import COOKIE_NAME, SessionSigner
+from volt_agent.api.state import gateway_of, settings_of
 from volt_agent.api.ui_base import (
     HEADERS,
     SERVICE_ERRORS,
@@ -41,13 +42,11 @@ from volt_agent.api.ui_base import (
     checked_form,
     failure,
     first,
-    gateway_of,
     login_required,
     page,
     read_form,
     redirect,
     refused,
-    settings_of,
     signer_of,
 )
 from volt_agent.api.ui_views import (

@@ -18,9 +18,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from volt_agent.api.auth import ROLE_RANK, Principal
 from volt_agent.api.session import COOKIE_NAME, SessionSigner
-from volt_agent.api.temporal import TemporalGateway
 from volt_agent.api.ui_views import UI_PREFIX, fmt_share, fmt_time, report_url
-from volt_agent.config import ApiRole, Settings
+from volt_agent.config import ApiRole
 from volt_agent.errors import ConfigError, UserInputError, VoltAgentError
 from volt_agent.pipeline.service import RunExistsError
 from volt_agent.runs import RunNotFoundError, RunNotRunningError
@@ -68,16 +67,6 @@ class Session:
 
     def can(self, role: ApiRole) -> bool:
         return ROLE_RANK[self.principal.role] >= ROLE_RANK[role]
-
-
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def gateway_of(request: Request) -> TemporalGateway:
-    gateway: TemporalGateway = request.app.state.gateway
-    return gateway
 
 
 def signer_of(request: Request) -> SessionSigner:
