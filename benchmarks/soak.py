@@ -82,10 +82,10 @@ def run_once(config: Path, env: dict[str, str], folder: Path, run_id: str) -> fl
 
 
 def per_run_data_bytes(folder: RunFolder) -> int:
-    """What a per-run cache would keep of one run: its aggregate and entity index."""
+    """What a per-run cache would keep of one run: its people and entity index."""
     tracemalloc.start()
     store = EnrichmentStore(folder)
-    store.aggregated()
+    store.slices()
     store.index()
     size, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()

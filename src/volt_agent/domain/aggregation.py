@@ -1,23 +1,25 @@
 """Group time entries per user into matched Fibery entities and unmatched activities.
 
-Pure: entries in, ``TogglAggregated`` out. Totals are sums of entry seconds, so every
-number in a report can be traced back to ``raw_toggl_data.json``. Ordering is
+Pure: entries in, ``UserAggregate`` per person out. Totals are sums of entry seconds, so
+every number in a report can be traced back to ``raw_toggl_data.json``. Ordering is
 deterministic (hours descending, then key) and independent of input order: an entity's name
 comes from its earliest entry (by start time, then id). The entries are consumed once, in any
-order, and never held: a caller may stream them from a file. Entry times are
-shown in their owner's zone (``TogglUser.timezone``, else ``default_timezone``), so a
-date taken from them is that person's local date.
+order, and never held as models: ``Aggregation`` keeps five integers and a shared description
+per entry and builds one person's models at a time, so a caller can write and drop people
+one by one. Entry times are shown in their owner's zone (``TogglUser.timezone``, else
+``default_timezone``), so a date taken from them is that person's local date.
 """
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TypeVar
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from volt_agent.domain.local_time import in_zone
+from volt_agent.domain.local_time import zone
 from volt_agent.domain.models import (
     AggregationStatistics,
     EntityKey,
@@ -33,21 +35,20 @@ from volt_agent.domain.models import (
 )
 from volt_agent.domain.parsing import DescriptionParser, id_sort_key
 
-K = TypeVar("K")
 UNKNOWN_TYPE = "Unknown/Unknown"
 EMPTY_DESCRIPTION = "(no description)"
 
+_Key = tuple[str, str]
+"""A matched group's ``(type_key, public_id)``."""
+_Reading = tuple[str, _Key | None, str, str | None]
+"""What a description says: the shared string, its entity key (``None``: unmatched), the
+name of its entity or the label of its activity, its project."""
 
-_Order = tuple[datetime, int]
-"""An entry's place in time: ``(start, id)``."""
-
-
-@dataclass
-class _Bucket:
-    first: _Order
-    seconds: int = 0
-    entries: list[EntryRef] = field(default_factory=list)
-    parsed: ParsedDescription | None = None
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_STOP = -(2**63)
+_WIDTH = 5
+"""Integers kept per entry: start, stop (microseconds since the epoch), id, seconds, group."""
 
 
 def entity_key(parsed: ParsedDescription) -> EntityKey | None:
@@ -55,6 +56,250 @@ def entity_key(parsed: ParsedDescription) -> EntityKey | None:
     if parsed.entity_id is None:
         return None
     return EntityKey(type_key=parsed.type_key or UNKNOWN_TYPE, public_id=parsed.entity_id)
+
+
+@dataclass(slots=True)
+class _Group:
+    """One matched entity or unmatched activity of a person, without its entries."""
+
+    index: int
+    key: _Key | None
+    """``None``: an unmatched activity."""
+    name: str
+    """The entity's name or the activity's label: that of the earliest entry."""
+    project: str | None
+    first_start: int
+    first_id: int
+    """The earliest entry's start (microseconds since the epoch) and id."""
+    seconds: int = 0
+    count: int = 0
+
+
+class _Person:
+    """One person's entries as rows of ``_WIDTH`` integers plus a shared description each."""
+
+    __slots__ = (
+        "by_key",
+        "groups",
+        "name",
+        "name_id",
+        "name_start",
+        "rows",
+        "texts",
+        "times",
+        "zone",
+    )
+
+    def __init__(self, zone_name: str | None) -> None:
+        self.zone: tzinfo | None = None if zone_name is None else zone(zone_name)
+        self.rows = array("q")
+        self.texts: list[str] = []
+        self.times: list[datetime | None] | None = [] if zone_name is None else None
+        """Without a zone times are shown as fetched: their own objects are kept."""
+        self.groups: list[_Group] = []
+        self.by_key: dict[_Key | str, _Group] = {}
+        self.name_start: int | None = None
+        self.name_id = 0
+        self.name = ""
+        """The Toggl name on the earliest entry (by start, then id)."""
+
+
+@dataclass(frozen=True)
+class _Summary:
+    order: list[int]
+    statistics: AggregationStatistics
+    referenced: dict[str, list[str]]
+
+
+class Aggregation:
+    """An accumulator of time entries that builds each person's ``UserAggregate`` on request.
+
+    ``add`` takes entries in any order; ``users()`` yields the people in the report's order
+    (hours descending, then name, then id), each built when reached and released from the
+    accumulator once yielded: it can be iterated once (a second call raises
+    ``RuntimeError``), and no entry can be added after. ``statistics()``, ``user_ids()`` and
+    ``referenced_entities()`` need no models and still answer after ``users()``.
+    """
+
+    def __init__(
+        self,
+        users: Iterable[TogglUser],
+        parser: DescriptionParser | None = None,
+        *,
+        default_timezone: str | None = None,
+    ) -> None:
+        """``default_timezone`` is the zone of users without one (``None``: times as fetched)."""
+        self._parser = parser or DescriptionParser()
+        self._info = {u.id: u for u in users}
+        self._default_zone = default_timezone
+        self._zones = {u.id: u.timezone or default_timezone for u in self._info.values()}
+        self._people: dict[int, _Person] = {}
+        # a person logs the same description day after day: each distinct one is parsed once
+        self._readings: dict[str, _Reading] = {}
+        self._summary: _Summary | None = None
+        self._released = False
+
+    def add_all(self, entries: Iterable[TimeEntry]) -> None:
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: TimeEntry) -> None:
+        if self._released:
+            raise RuntimeError("entries added after users() was iterated")
+        self._summary = None
+        reading = self._readings.get(entry.description) or self._read(entry.description)
+        text, key, name, project = reading
+        user_id, entry_id, seconds = entry.user_id, entry.id, entry.seconds
+        person = self._people.get(user_id)
+        if person is None:
+            zone_name = self._zones.get(user_id, self._default_zone)
+            person = self._people[user_id] = _Person(zone_name)
+        start = _micros(entry.start)
+        first = person.name_start
+        if first is None or start < first or (start == first and entry_id < person.name_id):
+            person.name_start, person.name_id, person.name = start, entry_id, entry.user_name
+        group_key = name if key is None else key
+        group = person.by_key.get(group_key)
+        if group is None:
+            group = _Group(len(person.groups), key, name, project, start, entry_id)
+            person.by_key[group_key] = group
+            person.groups.append(group)
+        elif start < group.first_start or (
+            start == group.first_start and entry_id < group.first_id
+        ):  # the earliest entry names the entity
+            group.first_start, group.first_id = start, entry_id
+            group.name, group.project = name, project
+        group.seconds += seconds
+        group.count += 1
+        stop = entry.stop
+        person.rows.extend(
+            (start, _NO_STOP if stop is None else _micros(stop), entry_id, seconds, group.index)
+        )
+        person.texts.append(text)
+        if person.times is not None:
+            person.times += (entry.start, stop)
+
+    def _read(self, description: str) -> _Reading:
+        text = sys.intern(description)
+        parsed = self._parser.parse(text)
+        reading: _Reading
+        if parsed.entity_id is None:
+            label = parsed.text or EMPTY_DESCRIPTION
+            reading = (text, None, text if label == text else label, None)
+        else:
+            public_id = parsed.entity_id
+            key = (sys.intern(parsed.type_key or UNKNOWN_TYPE), public_id)
+            project = None if parsed.project is None else sys.intern(parsed.project)
+            reading = (text, key, parsed.text or f"#{public_id}", project)
+        self._readings[text] = reading
+        return reading
+
+    def statistics(self) -> AggregationStatistics:
+        """The totals of every entry added, as ``aggregate`` reports them."""
+        return self._summarise().statistics.model_copy(deep=True)
+
+    def user_ids(self) -> list[int]:
+        """The people with entries, in the order ``users()`` yields them."""
+        return list(self._summarise().order)
+
+    def referenced_entities(self) -> dict[str, list[str]]:
+        """Public ids per type key referenced anywhere, as ``referenced_entities`` gives."""
+        return {k: list(v) for k, v in self._summarise().referenced.items()}
+
+    def users(self) -> Iterator[UserAggregate]:
+        """Each person built when reached, then released; once only (see the class)."""
+        if self._released:
+            raise RuntimeError("users() can be iterated once: its people are released")
+        order = self._summarise().order
+        self._released = True
+        return self._release(order)
+
+    def _release(self, order: list[int]) -> Iterator[UserAggregate]:
+        for user_id in order:
+            # no local keeps the person or the model: the caller's drop frees them
+            yield self._build(user_id, self._people.pop(user_id))
+
+    def user(self, user_id: int) -> UserAggregate:
+        """One person's aggregate, built without releasing them (``KeyError``: no entries, or
+        already yielded by ``users()``)."""
+        return self._build(user_id, self._people[user_id])
+
+    def _name(self, user_id: int, person: _Person) -> str:
+        info = self._info.get(user_id)
+        return (info.name if info and info.name else person.name) or f"user-{user_id}"
+
+    def _summarise(self) -> _Summary:
+        if self._summary is not None:
+            return self._summary
+        ranks: list[tuple[int, str, int]] = []
+        referenced: dict[str, set[str]] = defaultdict(set)
+        counts = [0, 0, 0, 0]  # matched entries, matched seconds, unmatched entries, seconds
+        for user_id, person in self._people.items():
+            for group in person.groups:
+                side = 0 if group.key is not None else 2
+                counts[side] += group.count
+                counts[side + 1] += group.seconds
+                if group.key is not None:
+                    type_key, public_id = group.key
+                    referenced[_shown_type_key(type_key) or UNKNOWN_TYPE].add(public_id)
+            total = sum(group.seconds for group in person.groups)
+            ranks.append((-total, self._name(user_id, person), user_id))
+        matched_entries, matched_seconds, unmatched_entries, unmatched_seconds = counts
+        statistics = AggregationStatistics(
+            user_count=len(self._people),
+            entry_count=matched_entries + unmatched_entries,
+            matched_entry_count=matched_entries,
+            unmatched_entry_count=unmatched_entries,
+            unique_entity_count=sum(len(ids) for ids in referenced.values()),
+            entities_by_type={k: len(v) for k, v in sorted(referenced.items())},
+            total_seconds=matched_seconds + unmatched_seconds,
+            matched_seconds=matched_seconds,
+            unmatched_seconds=unmatched_seconds,
+        )
+        self._summary = _Summary(
+            order=[user_id for *_, user_id in sorted(ranks)],
+            statistics=statistics,
+            referenced={k: sorted(v, key=id_sort_key) for k, v in sorted(referenced.items())},
+        )
+        return self._summary
+
+    def _build(self, user_id: int, person: _Person) -> UserAggregate:
+        entries = _entries(person)
+        # groups in the order of their first entry, as if the entries had come sorted by
+        # time: the sorts below are stable, so equal sort keys keep that order
+        matched_items: list[MatchedEntity] = []
+        unmatched_items: list[UnmatchedActivity] = []
+        for group in sorted(person.groups, key=lambda g: (g.first_start, g.first_id)):
+            refs = entries[group.index]
+            if group.key is not None:
+                matched_items.append(_matched_entity(group.key, group, refs))
+            else:
+                unmatched_items.append(
+                    UnmatchedActivity(
+                        description=group.name,
+                        seconds=group.seconds,
+                        entry_count=group.count,
+                        entries=refs,
+                    )
+                )
+        matched_items.sort(key=lambda m: (-m.seconds, m.type_key or "", id_sort_key(m.entity_id)))
+        unmatched_items.sort(key=lambda a: (-a.seconds, a.description))
+        matched_seconds = sum(m.seconds for m in matched_items)
+        unmatched_seconds = sum(a.seconds for a in unmatched_items)
+        info = self._info.get(user_id)
+        return UserAggregate(
+            user_id=user_id,
+            user_name=self._name(user_id, person),
+            email=info.email if info else None,
+            timezone=self._zones.get(user_id, self._default_zone),
+            total_seconds=matched_seconds + unmatched_seconds,
+            matched_seconds=matched_seconds,
+            unmatched_seconds=unmatched_seconds,
+            entry_count=sum(m.entry_count for m in matched_items)
+            + sum(a.entry_count for a in unmatched_items),
+            matched=matched_items,
+            unmatched=unmatched_items,
+        )
 
 
 def aggregate(
@@ -68,147 +313,79 @@ def aggregate(
     visibility: Visibility | None = None,
 ) -> TogglAggregated:
     """``default_timezone`` is the zone of users without one (``None``: times as fetched)."""
-    parser = parser or DescriptionParser()
-    user_info = {u.id: u for u in users}
-    zones = {u.id: u.timezone or default_timezone for u in user_info.values()}
-    matched: dict[int, dict[EntityKey, _Bucket]] = defaultdict(dict)
-    unmatched: dict[int, dict[str, _Bucket]] = defaultdict(dict)
-    names: dict[int, tuple[_Order, str]] = {}
-    # a person logs the same description day after day: each distinct one is parsed once
-    parsed_by_text: dict[str, ParsedDescription] = {}
-
-    for entry in entries:
-        order = (entry.start, entry.id)
-        named = names.get(entry.user_id)
-        if named is None or order < named[0]:
-            names[entry.user_id] = (order, entry.user_name)
-        parsed = parsed_by_text.get(entry.description)
-        if parsed is None:
-            parsed = parsed_by_text[entry.description] = parser.parse(entry.description)
-        ref = _entry_ref(entry, zones.get(entry.user_id, default_timezone))
-        key = entity_key(parsed)
-        if key is not None:
-            bucket = matched[entry.user_id].setdefault(key, _Bucket(order, parsed=parsed))
-            if order < bucket.first:  # the earliest entry names the entity
-                bucket.first, bucket.parsed = order, parsed
-        else:
-            label = parsed.text or EMPTY_DESCRIPTION
-            bucket = unmatched[entry.user_id].setdefault(label, _Bucket(order))
-            bucket.first = min(bucket.first, order)
-        bucket.seconds += entry.seconds
-        bucket.entries.append(ref)
-
-    user_ids = sorted(set(matched) | set(unmatched))
-    aggregates = [
-        _user_aggregate(
-            uid,
-            user_info.get(uid),
-            names[uid][1] if uid in names else "",
-            matched[uid],
-            unmatched[uid],
-        ).model_copy(update={"timezone": zones.get(uid, default_timezone)})
-        for uid in user_ids
-    ]
-    aggregates.sort(key=lambda u: (-u.total_seconds, u.user_name, u.user_id))
+    acc = Aggregation(users, parser, default_timezone=default_timezone)
+    acc.add_all(entries)
+    statistics = acc.statistics()
     return TogglAggregated(
         start_date=start_date,
         end_date=end_date,
-        users=aggregates,
-        statistics=_statistics(aggregates),
+        users=list(acc.users()),
+        statistics=statistics,
         visibility=visibility or Visibility(),
     )
 
 
-def _entry_ref(entry: TimeEntry, zone_name: str | None) -> EntryRef:
-    start, stop = entry.start, entry.stop
-    if zone_name is not None:
-        start = in_zone(start, zone_name)
-        stop = None if stop is None else in_zone(stop, zone_name)
-    return EntryRef(
-        id=entry.id, start=start, stop=stop, seconds=entry.seconds, description=entry.description
-    )
+def _micros(instant: datetime) -> int:
+    if instant.tzinfo is None:  # naive: local time, as ``astimezone`` reads it
+        instant = instant.astimezone()
+    return (instant - _EPOCH) // _MICROSECOND
 
 
-def _user_aggregate(
-    user_id: int,
-    info: TogglUser | None,
-    fallback_name: str,
-    matched: dict[EntityKey, _Bucket],
-    unmatched: dict[str, _Bucket],
-) -> UserAggregate:
-    # buckets in the order of their first entry, as if the entries had come sorted by time:
-    # the sorts below are stable, so equal sort keys keep that order
-    matched_items = [_matched_entity(key, bucket) for key, bucket in _by_first(matched)]
-    matched_items.sort(key=lambda m: (-m.seconds, m.type_key or "", id_sort_key(m.entity_id)))
-    unmatched_items = [
-        UnmatchedActivity(
-            description=label,
-            seconds=bucket.seconds,
-            entry_count=len(bucket.entries),
-            entries=_sorted_refs(bucket.entries),
+def _at(micros: int, zone_info: tzinfo) -> datetime:
+    """The instant ``micros`` shown in ``zone_info``, as ``in_zone`` shows it."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    moment = datetime.fromtimestamp(seconds, zone_info)
+    return moment.replace(microsecond=fraction) if fraction else moment
+
+
+def _entries(person: _Person) -> list[list[EntryRef]]:
+    """Each group's entries as models, sorted by (start, id), ties in the order added."""
+    rows, texts, times, zone_info = person.rows, person.texts, person.times, person.zone
+    places = list(zip(rows[0::_WIDTH], rows[2::_WIDTH], strict=True))
+    refs: list[list[EntryRef]] = [[] for _ in person.groups]
+    for i in sorted(range(len(texts)), key=places.__getitem__):
+        base = i * _WIDTH
+        start: datetime | None
+        if times is not None:
+            start, stop = times[2 * i], times[2 * i + 1]
+        else:
+            assert zone_info is not None  # a person has either a zone or their own times
+            start = _at(rows[base], zone_info)
+            stop_micros = rows[base + 1]
+            stop = None if stop_micros == _NO_STOP else _at(stop_micros, zone_info)
+        refs[rows[base + 4]].append(
+            EntryRef(
+                id=rows[base + 2],
+                start=start,
+                stop=stop,
+                seconds=rows[base + 3],
+                description=texts[i],
+            )
         )
-        for label, bucket in _by_first(unmatched)
-    ]
-    unmatched_items.sort(key=lambda a: (-a.seconds, a.description))
-    matched_seconds = sum(m.seconds for m in matched_items)
-    unmatched_seconds = sum(a.seconds for a in unmatched_items)
-    return UserAggregate(
-        user_id=user_id,
-        user_name=(info.name if info and info.name else fallback_name) or f"user-{user_id}",
-        email=info.email if info else None,
-        total_seconds=matched_seconds + unmatched_seconds,
-        matched_seconds=matched_seconds,
-        unmatched_seconds=unmatched_seconds,
-        entry_count=sum(m.entry_count for m in matched_items)
-        + sum(a.entry_count for a in unmatched_items),
-        matched=matched_items,
-        unmatched=unmatched_items,
-    )
+    return refs
 
 
-def _by_first(buckets: dict[K, _Bucket]) -> list[tuple[K, _Bucket]]:
-    return sorted(buckets.items(), key=lambda item: item[1].first)
+def _shown_type_key(type_key: str) -> str | None:
+    """``MatchedEntity.type_key`` of a group keyed ``type_key``."""
+    if type_key == UNKNOWN_TYPE:
+        return None
+    database, _, entity_type = type_key.partition("/")
+    return f"{database}/{entity_type}" if database and entity_type else None
 
 
-def _matched_entity(key: EntityKey, bucket: _Bucket) -> MatchedEntity:
-    parsed = bucket.parsed
-    assert parsed is not None  # every matched bucket is created with its parsed description
-    database, _, entity_type = key.type_key.partition("/")
-    known = key.type_key != UNKNOWN_TYPE
+def _matched_entity(key: _Key, group: _Group, refs: list[EntryRef]) -> MatchedEntity:
+    type_key, public_id = key
+    database, _, entity_type = type_key.partition("/")
+    known = type_key != UNKNOWN_TYPE
     return MatchedEntity(
-        entity_id=key.public_id,
+        entity_id=public_id,
         database=database if known else None,
         entity_type=entity_type if known else None,
-        project=parsed.project,
-        name=parsed.text or f"#{key.public_id}",
-        seconds=bucket.seconds,
-        entry_count=len(bucket.entries),
-        entries=_sorted_refs(bucket.entries),
-    )
-
-
-def _sorted_refs(refs: list[EntryRef]) -> list[EntryRef]:
-    return sorted(refs, key=lambda r: (r.start, r.id))
-
-
-def _statistics(users: list[UserAggregate]) -> AggregationStatistics:
-    entity_keys: set[EntityKey] = set()
-    for user in users:
-        for m in user.matched:
-            entity_keys.add(EntityKey(type_key=m.type_key or UNKNOWN_TYPE, public_id=m.entity_id))
-    by_type: dict[str, int] = defaultdict(int)
-    for key in entity_keys:
-        by_type[key.type_key] += 1
-    return AggregationStatistics(
-        user_count=len(users),
-        entry_count=sum(u.entry_count for u in users),
-        matched_entry_count=sum(m.entry_count for u in users for m in u.matched),
-        unmatched_entry_count=sum(a.entry_count for u in users for a in u.unmatched),
-        unique_entity_count=len(entity_keys),
-        entities_by_type=dict(sorted(by_type.items())),
-        total_seconds=sum(u.total_seconds for u in users),
-        matched_seconds=sum(u.matched_seconds for u in users),
-        unmatched_seconds=sum(u.unmatched_seconds for u in users),
+        project=group.project,
+        name=group.name,
+        seconds=group.seconds,
+        entry_count=group.count,
+        entries=refs,
     )
 
 

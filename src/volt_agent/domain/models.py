@@ -29,9 +29,17 @@ def hours(seconds: int) -> float:
 
 
 class Model(BaseModel):
-    """Strict base: unknown keys are errors; derived (computed) keys written by us are accepted."""
+    """Strict base: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class DerivedModel(Model):
+    """A ``Model`` with computed fields: JSON holds them, and reading it back accepts them.
+
+    Only these classes carry the "before" validator that drops them: on a class without
+    computed fields it would cost a Python call per instance (and rule out pydantic-core's
+    direct JSON validation) for nothing; ``EntryRef`` has one instance per time entry."""
 
     @model_validator(mode="before")
     @classmethod
@@ -87,7 +95,7 @@ class FetchStatistics(Model):
     """Entries of the fetch margin whose start is outside the range in their owner's zone."""
 
 
-class CompletenessCheck(Model):
+class CompletenessCheck(DerivedModel):
     """Toggl's totals for the fetched range and filters against the sum of what was fetched.
 
     Both sides count stopped entries of ``[start_date, end_date]`` (the fetch range, margin
@@ -230,7 +238,7 @@ def _shared_zone(value: datetime) -> datetime:
     return value if shared is zone else value.replace(tzinfo=shared)
 
 
-class MatchedEntity(Model):
+class MatchedEntity(DerivedModel):
     """Time a user spent on one Fibery entity."""
 
     entity_id: str
@@ -257,7 +265,7 @@ class MatchedEntity(Model):
         share_fields_set(self)
 
 
-class UnmatchedActivity(Model):
+class UnmatchedActivity(DerivedModel):
     """Time a user spent on work with no Fibery reference, grouped by cleaned description."""
 
     description: str
@@ -274,7 +282,7 @@ class UnmatchedActivity(Model):
         share_fields_set(self)
 
 
-class UserAggregate(Model):
+class UserAggregate(DerivedModel):
     user_id: int
     user_name: str
     email: str | None = None
@@ -303,7 +311,7 @@ class UserAggregate(Model):
         return hours(self.unmatched_seconds)
 
 
-class AggregationStatistics(Model):
+class AggregationStatistics(DerivedModel):
     user_count: int = 0
     entry_count: int = 0
     matched_entry_count: int = 0

@@ -92,6 +92,11 @@ def _refs(refs: Sequence[EntryRef], policy: RoundingPolicy) -> list[EntryRef]:
     return [r.model_copy(update={"seconds": round_seconds(r.seconds, policy)}) for r in refs]
 
 
+def round_user(user: UserAggregate, policy: RoundingPolicy) -> UserAggregate:
+    """One person of ``round_aggregate`` (``user`` itself when the policy is inactive)."""
+    return _user(user, policy) if policy.active else user
+
+
 def _user(user: UserAggregate, policy: RoundingPolicy) -> UserAggregate:
     matched = []
     for m in user.matched:
@@ -127,11 +132,15 @@ def round_aggregate(aggregated: TogglAggregated, policy: RoundingPolicy) -> Togg
     """
     if not policy.active:
         return aggregated
-    users = [_user(u, policy) for u in aggregated.users]
-    stats = aggregated.statistics
+    return with_rounded_users(aggregated, [_user(u, policy) for u in aggregated.users])
+
+
+def with_rounded_users(aggregated: TogglAggregated, users: list[UserAggregate]) -> TogglAggregated:
+    """``aggregated`` holding ``users`` (its people rounded by ``round_user``, in its order),
+    the statistics' sums rebuilt from them."""
     matched = sum(u.matched_seconds for u in users)
     unmatched = sum(u.unmatched_seconds for u in users)
-    statistics: AggregationStatistics = stats.model_copy(
+    statistics: AggregationStatistics = aggregated.statistics.model_copy(
         update={
             "total_seconds": matched + unmatched,
             "matched_seconds": matched,

@@ -23,17 +23,17 @@ from temporalio.exceptions import ApplicationError
 
 from volt_agent.config import Secrets, Settings
 from volt_agent.delivery.service import deliver_run
-from volt_agent.domain.aggregation import UNKNOWN_TYPE, aggregate, referenced_entities
+from volt_agent.domain.aggregation import UNKNOWN_TYPE, referenced_entities
 from volt_agent.domain.models import (
     CompletenessCheck,
     EnrichedData,
     EnrichedEntity,
     FetchStatistics,
     RawTogglData,
-    TogglAggregated,
+    UserAggregate,
 )
 from volt_agent.domain.parsing import DescriptionParser
-from volt_agent.domain.rounding import RoundingPolicy, policy_line, round_aggregate
+from volt_agent.domain.rounding import RoundingPolicy, policy_line, round_user
 from volt_agent.enrichment.registry import enricher_for
 from volt_agent.enrichment.run_schema import ensure_run_schema, load_run_schema
 from volt_agent.errors import (
@@ -46,6 +46,8 @@ from volt_agent.errors import (
     VoltAgentError,
 )
 from volt_agent.metrics import PipelineMetrics
+from volt_agent.pipeline.aggregate_step import aggregate_run
+from volt_agent.pipeline.enriched_file import enriched_chunks
 from volt_agent.pipeline.enrichment_store import EnrichmentStore, RunKey, RunStores
 from volt_agent.pipeline.fetch_journal import (
     LEGACY_JOURNAL_FILE,
@@ -62,12 +64,12 @@ from volt_agent.pipeline.heartbeat import (
 )
 from volt_agent.pipeline.offload import (
     iter_dump_spooled,
-    load_model,
-    open_list,
     save_model,
     save_text,
 )
+from volt_agent.pipeline.person_slices import PersonSlices
 from volt_agent.pipeline.raw_spool import spool_entries
+from volt_agent.pipeline.team_pass import team_pass
 from volt_agent.pipeline.toggl_fetch import (
     FetchPlan,
     check_completeness,
@@ -95,13 +97,9 @@ from volt_agent.pipeline.types import (
     RunStatusUpdate,
     SaveEnrichedResult,
 )
-from volt_agent.reporting.exports import (
-    ENTRIES_CSV,
-    PERSON_ENTITY_CSV,
-    entries_csv_chunks,
-    person_entity_csv,
-)
+from volt_agent.reporting.exports import PERSON_ENTITY_CSV, person_entity_csv_of
 from volt_agent.reporting.html import REPORT_HTML, render_html_report
+from volt_agent.reporting.insight_config import insight_settings
 from volt_agent.reporting.llm_usage import ReportTelemetry, collect_telemetry
 from volt_agent.reporting.policy import with_policy_line
 from volt_agent.reporting.trends import TRENDS_JSON
@@ -202,6 +200,8 @@ class PipelineActivities:
             settings.reports.rounding, settings.reports.rounding_minutes
         )
         """Rounding of report hours (``reports.rounding``); JSON artifacts stay raw."""
+        self._insights = insight_settings(settings.reports)
+        """The findings' thresholds, as the report writers have them."""
         self.metrics = PipelineMetrics()
         """Replaced by the worker's (``build_worker``) when it exports metrics."""
 
@@ -412,10 +412,9 @@ class PipelineActivities:
     @classified
     async def aggregate_toggl_data(self, run: RunRef) -> AggregateResult:
         folder = self._folder(run)
-        result = await asyncio.to_thread(_aggregate_file, folder, self._parser)
-        await save_model(folder, TOGGL_AGGREGATED, result)
-        self._store(folder).keep_aggregated(result)  # dropped by cleanup_fibery_stage
-        stats = result.statistics
+        people, view = await asyncio.to_thread(aggregate_run, folder, self._parser, self._rounding)
+        self._store(folder).keep_aggregate(people, view)
+        stats = people.head.statistics
         return AggregateResult(
             users=stats.user_count,
             entries=stats.entry_count,
@@ -431,9 +430,9 @@ class PipelineActivities:
     async def generate_toggl_report(self, run: RunRef) -> ReportResult:
         folder = self._folder(run)
         with collect_telemetry() as telemetry:
-            aggregated = await asyncio.to_thread(self._store(folder).aggregated)
-            rounded = round_aggregate(aggregated, self._rounding)
-            text = with_policy_line(await self._writer.toggl_summary(rounded), self._rounding)
+            view = await asyncio.to_thread(self._store(folder).toggl_view, self._rounding)
+            summary = await self._writer.toggl_summary(view.aggregated, view.days)
+            text = with_policy_line(summary, self._rounding)
         await save_text(folder, TOGGL_SUMMARY, text)
         return ReportResult(
             path=TOGGL_SUMMARY,
@@ -447,7 +446,7 @@ class PipelineActivities:
     @activity.defn(name="cleanup_fibery_stage")
     @classified
     async def cleanup_fibery_stage(self, run: RunRef) -> list[str]:
-        self._stores.drop(_workflow_run())
+        self._stores.forget_enrichment(_workflow_run())
         return self._folder(run).remove(
             FIBERY_SCHEMA,
             ENRICHED_DATA,
@@ -466,8 +465,8 @@ class PipelineActivities:
             raise UserInputError(
                 f"run {run.run_id} has no {TOGGL_AGGREGATED}: run the Toggl stage first"
             )
-        store = self._store(folder)  # keeps the aggregate for the person reports
-        aggregated = await asyncio.to_thread(store.aggregated)
+        store = self._store(folder)  # keeps the people for the report stages
+        aggregated = await asyncio.to_thread(store.slim_aggregate)
         ids_by_type = referenced_entities(aggregated)
         enrichment = self._settings.enrichment
         queried = [key for key in ids_by_type if key != UNKNOWN_TYPE]
@@ -576,24 +575,18 @@ class PipelineActivities:
     async def generate_person_reports(self, params: PersonReportInput) -> PersonReportsResult:
         folder = self._folder(params.run)
         store = self._store(folder)
-        aggregated = await asyncio.to_thread(store.aggregated)
+        people = await asyncio.to_thread(store.slices)
         await asyncio.to_thread(store.index)
-        wanted = set(params.user_ids)
-        group = aggregated.model_copy(
-            update={"users": [u for u in aggregated.users if u.user_id in wanted]}
-        )  # only this group's people are rounded (a copy per group, not of everyone)
-        users = {u.user_id: u for u in round_aggregate(group, self._rounding).users}
-        missing = [uid for uid in params.user_ids if uid not in users]
+        missing = [uid for uid in params.user_ids if uid not in people.blobs]
         if missing:
             raise UserInputError(f"users {missing} are not in {TOGGL_AGGREGATED}")
+        period = (people.head.start_date, people.head.end_date)
         paths = []
         trends = await asyncio.to_thread(store.trends)
         with collect_telemetry() as telemetry:
             for uid in params.user_ids:
-                user = users[uid]
-                text = await self._writer.person_report(
-                    user, store.entities_for(user), (aggregated.start_date, aggregated.end_date)
-                )
+                user = await asyncio.to_thread(_rounded_person, people, uid, self._rounding)
+                text = await self._writer.person_report(user, store.entities_for(user), period)
                 text = with_policy_line(text, self._rounding)
                 text = with_section(text, person_trend_section(trends, uid))
                 path = folder.individual_report(user_slug(user.user_name, user.user_id))
@@ -608,10 +601,12 @@ class PipelineActivities:
     @classified
     async def save_enriched_data(self, run: RunRef) -> SaveEnrichedResult:
         folder = self._folder(run)
-        data = await asyncio.to_thread(_merged, self._store(folder))
-        await save_model(folder, ENRICHED_DATA, data)
-        self._stores.drop(_workflow_run())  # the team report reads the file: free the cache
-        entities = data.entities
+        store = self._store(folder)
+        head = await asyncio.to_thread(store.slim_aggregate)
+        entities = await asyncio.to_thread(store.all_entities)
+        statistics = _enrichment_statistics(store, entities)
+        chunks = enriched_chunks(folder, head, entities, statistics)
+        await asyncio.to_thread(folder.save_stream, ENRICHED_DATA, chunks)
         statuses = [e.status for e in entities]
         kept = [len(e.comments) for e in entities]
         reported = [max(e.comment_count, len(e.comments)) for e in entities]
@@ -634,22 +629,29 @@ class PipelineActivities:
     @keeps_heartbeating
     async def generate_team_report(self, run: RunRef) -> ReportResult:
         folder = self._folder(run)
-        raw = await load_model(folder, ENRICHED_DATA, EnrichedData)
+        store = self._store(folder)
+        people = await asyncio.to_thread(store.slices)
+        index = await asyncio.to_thread(store.index)
+        entities = list(index.values())
         policy = self._rounding
-        data = raw.model_copy(update={"aggregated": round_aggregate(raw.aggregated, policy)})
-        trends = await asyncio.to_thread(compare_with_previous, folder, raw)
+        bom = self._settings.reports.csv_bom
+        team = await asyncio.to_thread(
+            team_pass, folder, people, index, policy, self._insights, bom=bom
+        )  # entries.csv and everything else that reads single entries, person by person
+        current = EnrichedData(aggregated=people.head, entities=entities)
+        trends = await asyncio.to_thread(compare_with_previous, folder, current)
         await save_model(folder, TRENDS_JSON, trends)
+        data = EnrichedData(aggregated=team.aggregated, entities=entities)
         with collect_telemetry() as telemetry:
-            text = with_policy_line(await self._writer.team_report(data), policy)
+            text = with_policy_line(await self._writer.team_report(data, team.digest), policy)
         text = with_section(text, team_trend_section(trends))
         await save_text(folder, TEAM_SUMMARY, text)
         line = policy_line(policy) if policy.active else ""
-        html = await asyncio.to_thread(render_html_report, data, rounding=line)
+        html = await asyncio.to_thread(
+            render_html_report, data, self._insights, rounding=line, digest=team.digest
+        )
         await save_text(folder, REPORT_HTML, with_trend_chart(html, trends))
-        bom = self._settings.reports.csv_bom
-        entries = entries_csv_chunks(raw, policy, bom=bom)  # O(entries): streamed, not joined
-        await asyncio.to_thread(folder.save_stream, ENTRIES_CSV, entries)
-        entity_rows = await asyncio.to_thread(person_entity_csv, raw, policy, bom=bom)
+        entity_rows = person_entity_csv_of(team.aggregated.users, index, bom=bom)
         await asyncio.to_thread(folder.save_bytes, PERSON_ENTITY_CSV, entity_rows)
         self._stores.drop(_workflow_run())
         return ReportResult(
@@ -694,36 +696,22 @@ def _workflow_run() -> RunKey:
     return (info.workflow_id or "", info.workflow_run_id or "")
 
 
-def _aggregate_file(folder: RunFolder, parser: DescriptionParser) -> TogglAggregated:
-    """The aggregate of ``raw_toggl_data.json``, its entries streamed from the file one by
-    one into ``aggregate`` (never all of them in memory at once)."""
-    with open_list(folder, RAW_TOGGL, RawTogglData, "entries") as (raw, entries):
-        return aggregate(
-            entries,
-            raw.users,
-            raw.start_date,
-            raw.end_date,
-            parser,
-            default_timezone=raw.default_timezone,
-            visibility=raw.visibility,
-        )
+def _rounded_person(people: PersonSlices, user_id: int, policy: RoundingPolicy) -> UserAggregate:
+    return round_user(people.person(user_id), policy)
 
 
-def _merged(store: EnrichmentStore) -> EnrichedData:
-    """``enriched_data.json``: the aggregate and every enriched entity of the run."""
-    entities = store.all_entities()
+def _enrichment_statistics(
+    store: EnrichmentStore, entities: list[EnrichedEntity]
+) -> dict[str, Any]:
+    """``enriched_data.json``'s ``statistics``: the entities' statuses, overall and per type."""
     statuses = [e.status for e in entities]
-    return EnrichedData(
-        aggregated=store.aggregated(),
-        entities=entities,
-        statistics={
-            "entities": len(entities),
-            "found": statuses.count("found"),
-            "not_found": statuses.count("not_found"),
-            "error": statuses.count("error"),
-            "by_type": store.counts_by_type(),
-        },
-    )
+    return {
+        "entities": len(entities),
+        "found": statuses.count("found"),
+        "not_found": statuses.count("not_found"),
+        "error": statuses.count("error"),
+        "by_type": store.counts_by_type(),
+    }
 
 
 def _telemetry_fields(telemetry: ReportTelemetry) -> dict[str, Any]:

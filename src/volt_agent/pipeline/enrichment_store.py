@@ -26,10 +26,13 @@ from volt_agent.domain.models import (
     TogglAggregated,
     UserAggregate,
 )
+from volt_agent.domain.rounding import RoundingPolicy
+from volt_agent.pipeline.aggregate_step import TogglView, toggl_view
 from volt_agent.pipeline.offload import load_in_pieces
+from volt_agent.pipeline.person_slices import PersonSlices, slices_from_file
 from volt_agent.pipeline.trends_step import compare_with_previous
 from volt_agent.reporting.trends import Trends
-from volt_agent.storage.run_folder import ENRICHMENT_PARTS_DIR, TOGGL_AGGREGATED, RunFolder
+from volt_agent.storage.run_folder import ENRICHMENT_PARTS_DIR, RunFolder
 
 PLAN_FILE = f"{ENRICHMENT_PARTS_DIR}/plan.json"
 EntityIndex = dict[tuple[str, str], EnrichedEntity]
@@ -65,7 +68,8 @@ class EnrichmentStore:
     def __init__(self, folder: RunFolder) -> None:
         self._folder = folder
         self._plan: EnrichmentPlan | None = None
-        self._aggregated: TogglAggregated | None = None
+        self._slices: PersonSlices | None = None
+        self._toggl_view: TogglView | None = None
         self._index: EntityIndex | None = None
         self._trends: Trends | None = None
         self._loading = threading.Lock()
@@ -102,23 +106,49 @@ class EnrichmentStore:
         )
         self._index = None
 
-    def aggregated(self) -> TogglAggregated:
+    def slices(self) -> PersonSlices:
+        """The run's people (``toggl_aggregated.json`` read once per worker and run)."""
         with self._loading:
-            if self._aggregated is None:
-                self._aggregated = load_in_pieces(self._folder, TOGGL_AGGREGATED, TogglAggregated)
-            return self._aggregated
+            if self._slices is None:
+                self._slices = slices_from_file(self._folder)
+            return self._slices
 
-    def keep_aggregated(self, aggregated: TogglAggregated) -> None:
-        """``aggregated`` as just written to ``toggl_aggregated.json`` by this worker: the
-        Toggl report that follows (on this worker) need not read the file back."""
+    def slim_aggregate(self) -> TogglAggregated:
+        """The aggregate whose groups keep only their earliest entry (``PersonSlices.head``)."""
+        return self.slices().head
+
+    def keep_aggregate(self, slices: PersonSlices, view: TogglView) -> None:
+        """What the aggregate step on this worker made as it wrote ``toggl_aggregated.json``:
+        the activities that follow (on this worker) need not read the file back."""
         with self._loading:
-            self._aggregated = aggregated
+            self._slices, self._toggl_view = slices, view
+
+    def toggl_view(self, policy: RoundingPolicy) -> TogglView:
+        """The Toggl report's view under ``policy`` (kept from the aggregate step, else made
+        in one pass over the people)."""
+        slices = self.slices()
+        with self._loading:
+            view = self._toggl_view
+        if view is None or view.policy != policy:
+            view = toggl_view(slices.people(), slices.head, policy)
+            with self._loading:
+                self._toggl_view = view
+        return view
+
+    def forget_enrichment(self) -> None:
+        """Drop what the Fibery stage loaded (its files are being rewritten); the run's
+        people stay: the aggregate does not change within a workflow run."""
+        with self._loading:
+            self._plan = None
+            self._index = None
+        with self._comparing:
+            self._trends = None
 
     def trends(self) -> Trends:
         """The aggregate against the previous period's run (``compare_with_previous``, for
         the person reports): compared once, as it reads that run's whole
         ``enriched_data.json``, not once per group of people."""
-        aggregated = self.aggregated()
+        aggregated = self.slim_aggregate()
         with self._comparing:
             if self._trends is None:
                 current = EnrichedData(aggregated=aggregated)
@@ -198,8 +228,14 @@ class RunStores:
         return entry.store
 
     def drop(self, key: RunKey) -> None:
-        """Forget the run (its files changed, or it is done)."""
+        """Forget the run (it is done)."""
         self._entries.pop(key, None)
+
+    def forget_enrichment(self, key: RunKey) -> None:
+        """Forget what the run's Fibery stage loaded (its files are being rewritten)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.store.forget_enrichment()
 
     def expire(self) -> None:
         """Drop the entries unused for ``idle_seconds``."""

@@ -104,22 +104,24 @@ def item_text(item: BaseModel) -> str:
 def iter_dump_spooled(
     head: BaseModel, member: str, items: IO[bytes], count: int, *, trailer: str = "\n"
 ) -> Iterator[bytes]:
-    """The bytes ``iter_dump`` gives for ``head`` with its last member, the list ``member``,
-    holding ``count`` items whose ``item_text`` renderings, joined by ``",\n"`` and encoded,
-    are in the file ``items`` (read from its start, a chunk at a time). ``head`` has that
-    member empty; the list itself is never in memory."""
-    text = dump_in_pieces(head).decode("utf-8")
-    empty = f"\n  {json.dumps(member, ensure_ascii=False)}: []\n}}"
-    if not text.endswith(empty):
-        raise ValueError(f"{type(head).__name__}.{member} is not its last member, or not empty")
+    """The bytes ``iter_dump`` gives for ``head`` with its top-level list ``member`` holding
+    ``count`` items whose ``item_text`` renderings, joined by ``",\n"`` and encoded, are in
+    the file ``items`` (read from its start, a chunk at a time). ``head`` has that member
+    empty; the list itself is never in memory."""
+    text = dump_in_pieces(head).decode("utf-8") + trailer
+    empty = f"\n  {json.dumps(member, ensure_ascii=False)}: []"
+    at = text.find(empty)  # a newline inside a JSON string is escaped: only structure matches
+    if at < 0 or text[at + len(empty)] not in ",\n":
+        raise ValueError(f"{type(head).__name__}.{member} is not an empty top-level list")
     if not count:
-        yield (text + trailer).encode("utf-8")
+        yield text.encode("utf-8")
         return
-    yield (text[: -len("[]\n}")] + "[\n").encode("utf-8")
+    cut = at + len(empty) - len("[]")
+    yield (text[:cut] + "[\n").encode("utf-8")
     items.seek(0)
     while chunk := items.read(WRITE_CHUNK):
         yield chunk
-    yield ("\n  ]\n}" + trailer).encode("utf-8")
+    yield ("\n  ]" + text[cut + len("[]") :]).encode("utf-8")
 
 
 def _pretty(model: BaseModel, pad: str) -> Iterator[str]:

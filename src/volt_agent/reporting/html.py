@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from volt_agent.domain.models import EnrichedData, EnrichedEntity
+from volt_agent.reporting.digest import TeamDigest
 from volt_agent.reporting.html_charts import (
     BarChart,
     ColumnChart,
@@ -90,8 +91,16 @@ def _status_label(entity: EnrichedEntity | None) -> str:
     return "not found in Fibery" if entity.status == "not_found" else "Fibery error"
 
 
-def build_report(data: EnrichedData, settings: InsightSettings | None = None) -> HtmlReport:
-    """The page's content: cards, charts, tables, findings."""
+def build_report(
+    data: EnrichedData,
+    settings: InsightSettings | None = None,
+    digest: TeamDigest | None = None,
+) -> HtmlReport:
+    """The page's content: cards, charts, tables, findings.
+
+    With a ``digest`` (of the full people: ``digest.DigestBuilder``) its days and findings
+    are shown and ``settings`` is not used; ``data`` may then hold slim people. Without
+    one, both are computed from ``data`` (findings with ``settings``)."""
     aggregated = data.aggregated
     stats = aggregated.statistics
     users = aggregated.users
@@ -146,7 +155,7 @@ def build_report(data: EnrichedData, settings: InsightSettings | None = None) ->
             f"Hours per day ({days_label(users)})",
             [
                 (fmt_day(d.day), d.day.isoformat()[5:], d.matched_seconds, d.unmatched_seconds)
-                for d in day_totals(users)
+                for d in (day_totals(users) if digest is None else digest.days)
             ],
         ),
     )
@@ -172,7 +181,8 @@ def build_report(data: EnrichedData, settings: InsightSettings | None = None) ->
         }
         for t in top
     )
-    insights = tuple((i.severity, i.message) for i in rank_insights(team_insights(data, settings)))
+    found = team_insights(data, settings) if digest is None else digest.findings()
+    insights = tuple((i.severity, i.message) for i in rank_insights(found))
     return HtmlReport(
         title="Team time report",
         start=aggregated.start_date.isoformat(),
@@ -188,9 +198,14 @@ def build_report(data: EnrichedData, settings: InsightSettings | None = None) ->
 
 
 def render_html_report(
-    data: EnrichedData, settings: InsightSettings | None = None, *, rounding: str = ""
+    data: EnrichedData,
+    settings: InsightSettings | None = None,
+    *,
+    rounding: str = "",
+    digest: TeamDigest | None = None,
 ) -> str:
-    """The whole ``report.html`` text; ``rounding`` is the policy line of rounded ``data``."""
-    report = replace(build_report(data, settings), rounding=rounding)
+    """The whole ``report.html`` text; ``rounding`` is the policy line of rounded ``data``;
+    ``digest``: see ``build_report``."""
+    report = replace(build_report(data, settings, digest), rounding=rounding)
     template = html_environment().get_template("report.html.j2")
     return template.render(report=report, total=data.aggregated.statistics.total_seconds)

@@ -16,11 +16,11 @@ from pydantic import ConfigDict, computed_field
 from volt_agent.domain.aggregation import UNKNOWN_TYPE
 from volt_agent.domain.closing import closing_known, tracked_after_closing
 from volt_agent.domain.models import (
+    DerivedModel,
     EnrichedData,
     EnrichedEntity,
     EntityKey,
     MatchedEntity,
-    Model,
     UnmatchedActivity,
     UserAggregate,
     hours,
@@ -122,7 +122,7 @@ class InsightSettings:
         return any(state == closed.casefold() for closed in self.closed_states)
 
 
-class Insight(Model):
+class Insight(DerivedModel):
     """One finding. ``seconds`` is the time it concerns (its ``score`` in hours, used to rank
     findings of the same severity); ``message`` is plain, unescaped text."""
 

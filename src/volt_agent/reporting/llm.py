@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from volt_agent.config import LlmSettings
 from volt_agent.domain.models import EnrichedData, EnrichedEntity, TogglAggregated, UserAggregate
 from volt_agent.errors import QuotaExceededError, ResponseFormatError, RetryableSourceError
+from volt_agent.reporting.digest import TeamDigest
 from volt_agent.reporting.grounding import Facts, check_narrative, clean_narrative, facts_from_users
 from volt_agent.reporting.insights import InsightSettings
 from volt_agent.reporting.llm_client import ChatClient, OpenAIChatClient
@@ -40,6 +41,7 @@ from volt_agent.reporting.prompts import (
     Prompt,
     PromptLibrary,
 )
+from volt_agent.reporting.views import DayTotal
 from volt_agent.reporting.writer import TEMPLATE_WRITER_NOTE, TemplateReportWriter
 from volt_agent.storage.run_folder import user_slug
 
@@ -93,9 +95,11 @@ class LlmReportWriter:
         """The writer over the official ``openai`` client; checks the prompt files now."""
         return cls(settings, OpenAIChatClient(settings, api_key), insight_settings=insight_settings)
 
-    async def toggl_summary(self, data: TogglAggregated) -> str:
-        skeleton = await self._template.toggl_summary(data)
-        prompt = self._prompts.render(TOGGL, TOGGL_SECTIONS, toggl_context(data))
+    async def toggl_summary(
+        self, data: TogglAggregated, days: Sequence[DayTotal] | None = None
+    ) -> str:
+        skeleton = await self._template.toggl_summary(data, days)
+        prompt = self._prompts.render(TOGGL, TOGGL_SECTIONS, toggl_context(data, days))
         return await self._narrate("toggl summary", skeleton, prompt, facts_from_users(data.users))
 
     async def person_report(
@@ -110,9 +114,10 @@ class LlmReportWriter:
         label = f"person report {user_slug(user.user_name, user.user_id)}"
         return await self._narrate(label, skeleton, prompt, facts_from_users([user]))
 
-    async def team_report(self, data: EnrichedData) -> str:
-        skeleton = await self._template.team_report(data)
-        prompt = self._prompts.render(TEAM, TEAM_SECTIONS, team_context(data, self._insights))
+    async def team_report(self, data: EnrichedData, digest: TeamDigest | None = None) -> str:
+        skeleton = await self._template.team_report(data, digest)
+        context = team_context(data, self._insights, digest)
+        prompt = self._prompts.render(TEAM, TEAM_SECTIONS, context)
         facts = facts_from_users(data.aggregated.users)
         return await self._narrate("team summary", skeleton, prompt, facts)
 

@@ -20,6 +20,7 @@ from volt_agent.domain.models import (
     TogglAggregated,
     UserAggregate,
 )
+from volt_agent.reporting.digest import TeamDigest
 from volt_agent.reporting.insights import (
     EntityIndex,
     InsightSettings,
@@ -30,6 +31,7 @@ from volt_agent.reporting.insights import (
 from volt_agent.reporting.markdown import fmt_date, fmt_day, fmt_hours, fmt_pct, fmt_value
 from volt_agent.reporting.prompts import PromptLibrary, Trusted, trusted
 from volt_agent.reporting.views import (
+    DayTotal,
     EntityDetail,
     EntityTotal,
     activity_totals,
@@ -246,7 +248,8 @@ def _activities(users: Sequence[UserAggregate]) -> list[ActivityView]:
     ]
 
 
-def toggl_context(data: TogglAggregated) -> dict[str, Any]:
+def toggl_context(data: TogglAggregated, days: Sequence[DayTotal] | None = None) -> dict[str, Any]:
+    """``days``: ``day_totals`` of the full people (then ``data`` may hold slim people)."""
     users = data.users
     return {
         "period": _period(data.start_date, data.end_date),
@@ -262,7 +265,7 @@ def toggl_context(data: TogglAggregated) -> dict[str, Any]:
                 "hours": trusted(fmt_hours(d.seconds)),
                 "matched_hours": trusted(fmt_hours(d.matched_seconds)),
             }
-            for d in day_totals(users)
+            for d in (day_totals(users) if days is None else days)
         ],
     }
 
@@ -306,7 +309,10 @@ def person_context(
     }
 
 
-def team_context(data: EnrichedData, settings: InsightSettings) -> dict[str, Any]:
+def team_context(
+    data: EnrichedData, settings: InsightSettings, digest: TeamDigest | None = None
+) -> dict[str, Any]:
+    """``digest``: the findings of the full people (then ``data`` may hold slim people)."""
     aggregated = data.aggregated
     users = aggregated.users
     index = index_entities(data.entities)
@@ -321,5 +327,8 @@ def team_context(data: EnrichedData, settings: InsightSettings) -> dict[str, Any
         "types": _shares(users, total, by_project=False),
         "projects": _shares(users, total, by_project=True),
         "activities": _activities(users),
-        "insights": [i.message for i in team_insights(data, settings)],
+        "insights": [
+            i.message
+            for i in (team_insights(data, settings) if digest is None else digest.findings())
+        ],
     }

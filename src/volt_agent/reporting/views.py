@@ -211,33 +211,50 @@ def project_shares(users: Sequence[UserAggregate]) -> list[Share]:
     return _shares(users, by_project=True)
 
 
+class DayTally:
+    """``day_totals`` built one person at a time: ``totals()`` after adding each user equals
+    ``day_totals`` of those users, so a caller need not hold every person's entries at once."""
+
+    def __init__(self) -> None:
+        self._matched: dict[date, int] = defaultdict(int)
+        self._unmatched: dict[date, int] = defaultdict(int)
+        self._counts: dict[date, int] = defaultdict(int)
+        self._people: dict[date, set[int]] = defaultdict(set)
+
+    def add(self, user: UserAggregate) -> None:
+        """Count every entry of ``user`` (all of them: not a slim user's)."""
+        zone = user.timezone
+        groups = [(self._matched, m.entries) for m in user.matched]
+        groups += [(self._unmatched, a.entries) for a in user.unmatched]
+        for seconds, refs in groups:
+            for ref in refs:
+                day = local_date(ref.start, zone)
+                seconds[day] += ref.seconds
+                self._counts[day] += 1
+                self._people[day].add(user.user_id)
+
+    def totals(self) -> list[DayTotal]:
+        """Only days with entries, oldest first."""
+        return [
+            DayTotal(
+                day,
+                self._matched[day] + self._unmatched[day],
+                self._matched[day],
+                self._unmatched[day],
+                self._counts[day],
+                len(self._people[day]),
+            )
+            for day in sorted(self._counts)
+        ]
+
+
 def day_totals(users: Sequence[UserAggregate]) -> list[DayTotal]:
     """Time per calendar day of entry start in the owner's zone (``UserAggregate.timezone``;
     UTC without one), only days with entries, oldest first."""
-    matched: dict[date, int] = defaultdict(int)
-    unmatched: dict[date, int] = defaultdict(int)
-    counts: dict[date, int] = defaultdict(int)
-    people: dict[date, set[int]] = defaultdict(set)
+    tally = DayTally()
     for user in users:
-        groups = [(True, m.entries) for m in user.matched]
-        groups += [(False, a.entries) for a in user.unmatched]
-        for is_matched, refs in groups:
-            for ref in refs:
-                day = local_date(ref.start, user.timezone)
-                (matched if is_matched else unmatched)[day] += ref.seconds
-                counts[day] += 1
-                people[day].add(user.user_id)
-    return [
-        DayTotal(
-            day,
-            matched[day] + unmatched[day],
-            matched[day],
-            unmatched[day],
-            counts[day],
-            len(people[day]),
-        )
-        for day in sorted(counts)
-    ]
+        tally.add(user)
+    return tally.totals()
 
 
 def _comment_order(item: tuple[int, Comment]) -> tuple[float, int]:

@@ -8,7 +8,7 @@ text is saved (``reports/toggl_summary.md``, ``reports/individual/{user_slug}.md
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from volt_agent.domain.closing import closed_within
 from volt_agent.domain.models import EnrichedData, EnrichedEntity, TogglAggregated, UserAggregate
+from volt_agent.reporting.digest import TeamDigest
 from volt_agent.reporting.insights import (
     KIND_TITLES,
     PERSON_TOP,
@@ -39,6 +40,7 @@ from volt_agent.reporting.markdown import (
     inline,
 )
 from volt_agent.reporting.views import (
+    DayTotal,
     activity_totals,
     coverage_note,
     day_totals,
@@ -63,8 +65,13 @@ class ReportWriter(Protocol):
         """Short id of the writer recorded with each report, e.g. ``template``."""
         ...
 
-    async def toggl_summary(self, data: TogglAggregated) -> str:
-        """``toggl_summary.md``: time per person, entity, activity, type and day."""
+    async def toggl_summary(
+        self, data: TogglAggregated, days: Sequence[DayTotal] | None = None
+    ) -> str:
+        """``toggl_summary.md``: time per person, entity, activity, type and day.
+
+        ``days``: ``day_totals`` of the full people, computed by the caller; with them
+        ``data`` may hold slim people (``digest.slim_user``). ``None``: from ``data``."""
         ...
 
     async def person_report(
@@ -80,8 +87,12 @@ class ReportWriter(Protocol):
         """
         ...
 
-    async def team_report(self, data: EnrichedData) -> str:
-        """``team_summary.md``: accomplishments, focus, allocation and unusual patterns."""
+    async def team_report(self, data: EnrichedData, digest: TeamDigest | None = None) -> str:
+        """``team_summary.md``: accomplishments, focus, allocation and unusual patterns.
+
+        ``digest``: the findings of the full people (``digest.DigestBuilder``, with this
+        writer's insight settings); with it ``data`` may hold slim people. ``None``: the
+        findings are computed from ``data``."""
         ...
 
 
@@ -134,8 +145,10 @@ class TemplateReportWriter:
 
     # Rendering computes views and insights over every entry and entity: in a thread, so
     # the worker's event loop (heartbeats, polls, other activities) keeps running meanwhile.
-    async def toggl_summary(self, data: TogglAggregated) -> str:
-        return await asyncio.to_thread(self._toggl_summary, data)
+    async def toggl_summary(
+        self, data: TogglAggregated, days: Sequence[DayTotal] | None = None
+    ) -> str:
+        return await asyncio.to_thread(self._toggl_summary, data, days)
 
     async def person_report(
         self,
@@ -145,10 +158,10 @@ class TemplateReportWriter:
     ) -> str:
         return await asyncio.to_thread(self._person_report, user, entities, period)
 
-    async def team_report(self, data: EnrichedData) -> str:
-        return await asyncio.to_thread(self._team_report, data)
+    async def team_report(self, data: EnrichedData, digest: TeamDigest | None = None) -> str:
+        return await asyncio.to_thread(self._team_report, data, digest)
 
-    def _toggl_summary(self, data: TogglAggregated) -> str:
+    def _toggl_summary(self, data: TogglAggregated, days: Sequence[DayTotal] | None) -> str:
         users = data.users
         return self._render(
             "toggl_summary.md.j2",
@@ -162,7 +175,7 @@ class TemplateReportWriter:
             entities=entity_totals(users),
             activities=activity_totals(users),
             types=type_shares(users),
-            days=day_totals(users),
+            days=day_totals(users) if days is None else list(days),
         )
 
     def _person_report(
@@ -184,12 +197,12 @@ class TemplateReportWriter:
             **_top_insights(user_insights(user, entities, self.settings, period), PERSON_TOP),
         )
 
-    def _team_report(self, data: EnrichedData) -> str:
+    def _team_report(self, data: EnrichedData, digest: TeamDigest | None) -> str:
         aggregated = data.aggregated
         users = aggregated.users
         index = index_entities(data.entities)
         totals = entity_totals(users, index)
-        insights = team_insights(data, self.settings)
+        insights = team_insights(data, self.settings) if digest is None else digest.findings()
         start, end = aggregated.start_date, aggregated.end_date
         statuses = [index[(t.type_key, t.public_id)].status for t in totals if t.entity]
         return self._render(

@@ -15,7 +15,9 @@ from volt_agent.config import ParsingSettings
 from volt_agent.domain.aggregation import aggregate
 from volt_agent.domain.models import RawTogglData, TimeEntry
 from volt_agent.domain.parsing import DescriptionParser
-from volt_agent.pipeline.activities import _aggregate_file
+from volt_agent.domain.rounding import RoundingPolicy, round_aggregate
+from volt_agent.pipeline.aggregate_step import aggregate_run
+from volt_agent.pipeline.enriched_file import enriched_chunks
 from volt_agent.pipeline.offload import (
     item_text,
     iter_dump,
@@ -24,8 +26,11 @@ from volt_agent.pipeline.offload import (
     open_list,
     save_model,
 )
+from volt_agent.pipeline.person_slices import slices_from_file
+from volt_agent.reporting.digest import slim_user
+from volt_agent.reporting.views import day_totals
 from volt_agent.storage.atomic import StorageError
-from volt_agent.storage.run_folder import RAW_TOGGL, RunFolder
+from volt_agent.storage.run_folder import RAW_TOGGL, TOGGL_AGGREGATED, RunFolder
 
 
 async def test_open_list_gives_the_head_and_every_item(tmp_path: Path) -> None:
@@ -46,7 +51,35 @@ async def test_the_aggregate_of_the_streamed_file_is_that_of_the_model(tmp_path:
     await save_model(folder, RAW_TOGGL, shuffled)
     parser = DescriptionParser(ParsingSettings())
     expected = aggregate(raw.entries, raw.users, raw.start_date, raw.end_date, parser)
-    assert _aggregate_file(folder, parser).model_dump_json() == expected.model_dump_json()
+    people, view = aggregate_run(folder, parser, RoundingPolicy("none"))
+    written = folder.read_bytes(TOGGL_AGGREGATED)
+    assert written == (expected.model_dump_json(indent=2) + "\n").encode()
+    assert [people.person(u.user_id) for u in people.head.users] == expected.users
+    assert people.head.users == [slim_user(u) for u in expected.users]
+    assert people.head.statistics == expected.statistics
+    assert view.days == tuple(day_totals(expected.users))
+    read_back = slices_from_file(folder)  # a worker that did not aggregate the run
+    assert read_back.head == people.head
+    assert list(read_back.people()) == expected.users
+
+
+async def test_the_toggl_view_is_rounded_person_by_person(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path, "r")
+    raw = raw_of(300, users=7)
+    raw = raw.model_copy(
+        update={"entries": [e.model_copy(update={"seconds": 7 * 60}) for e in raw.entries]}
+    )
+    await save_model(folder, RAW_TOGGL, raw)
+    parser = DescriptionParser(ParsingSettings())
+    policy = RoundingPolicy("up", 15)
+    expected = round_aggregate(
+        aggregate(raw.entries, raw.users, raw.start_date, raw.end_date, parser), policy
+    )
+    people, view = aggregate_run(folder, parser, policy)
+    assert view.aggregated.statistics == expected.statistics
+    assert view.aggregated.users == [slim_user(u) for u in expected.users]
+    assert view.days == tuple(day_totals(expected.users))
+    assert people.head.statistics.total_seconds == 300 * 7 * 60  # the file stays raw
 
 
 @pytest.mark.parametrize(
@@ -101,5 +134,30 @@ def test_the_spooled_raw_file_is_the_models_bytes(entries: int) -> None:
         spool.write(",\n".join(item_text(e) for e in raw.entries).encode())
         written = b"".join(iter_dump_spooled(head, "entries", spool, len(raw.entries)))
         assert written == (raw.model_dump_json(indent=2) + "\n").encode()
-        with pytest.raises(ValueError, match="not its last member"):
-            list(iter_dump_spooled(head, "users", spool, 1))
+        with pytest.raises(ValueError, match="not an empty top-level list"):
+            list(iter_dump_spooled(head, "users", spool, 1))  # it holds the users
+
+
+@pytest.mark.parametrize("people", [0, 1, 3])
+def test_a_spooled_list_in_the_middle_of_the_model_gives_its_bytes(people: int) -> None:
+    aggregated = enriched_of(raw_of(40 * people, users=people or 1)).aggregated
+    assert len(aggregated.users) == people
+    head = aggregated.model_copy(update={"users": []})
+    with tempfile.TemporaryFile() as spool:
+        spool.write(",\n".join(item_text(u) for u in aggregated.users).encode())
+        written = b"".join(iter_dump_spooled(head, "users", spool, len(aggregated.users)))
+    assert written == (aggregated.model_dump_json(indent=2) + "\n").encode()
+
+
+@pytest.mark.parametrize(("entries", "entities"), [(0, 0), (1, 1), (600, 41)])
+def test_enriched_data_copies_the_aggregate_file_in_and_gives_the_models_bytes(
+    tmp_path: Path, entries: int, entities: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("volt_agent.pipeline.enriched_file.WRITE_CHUNK", 97)  # many chunks
+    enriched = enriched_of(raw_of(entries))
+    enriched = enriched.model_copy(update={"entities": enriched.entities[:entities]})
+    folder = RunFolder(tmp_path, "r")
+    folder.save(TOGGL_AGGREGATED, enriched.aggregated)
+    head = enriched.aggregated.model_copy(update={"users": []})
+    chunks = enriched_chunks(folder, head, enriched.entities, enriched.statistics)
+    assert b"".join(chunks) == (enriched.model_dump_json(indent=2) + "\n").encode()

@@ -1,0 +1,95 @@
+"""The aggregate step and the Toggl report's view of it, one person at a time (issue 12).
+
+``aggregate_run`` streams ``raw_toggl_data.json`` into a ``domain.aggregation.Aggregation``
+(entries kept as compact tuples, not models), then builds the people one by one in the
+report order: each is rendered into a spooled ``toggl_aggregated.json``, compressed into the
+run's ``PersonSlices`` and added to the Toggl report's digest, then dropped. So the step
+never holds every person's models, and the Toggl report that follows needs no pass of its
+own.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from volt_agent.domain.aggregation import Aggregation
+from volt_agent.domain.models import RawTogglData, TogglAggregated, UserAggregate
+from volt_agent.domain.parsing import DescriptionParser
+from volt_agent.domain.rounding import RoundingPolicy, round_user, with_rounded_users
+from volt_agent.pipeline.offload import item_text, iter_dump_spooled, open_list
+from volt_agent.pipeline.person_slices import PersonSlices, SlicesBuilder
+from volt_agent.pipeline.raw_spool import SPOOL_BYTES
+from volt_agent.reporting.digest import DigestBuilder
+from volt_agent.reporting.views import DayTotal
+from volt_agent.storage.run_folder import RAW_TOGGL, TOGGL_AGGREGATED, RunFolder
+
+
+@dataclass(frozen=True)
+class TogglView:
+    """What the Toggl summary is written from: the aggregate rounded by the report policy,
+    with slim people, and the day totals of every (rounded) entry."""
+
+    aggregated: TogglAggregated
+    days: tuple[DayTotal, ...]
+    policy: RoundingPolicy
+
+
+def aggregate_run(
+    folder: RunFolder, parser: DescriptionParser, policy: RoundingPolicy
+) -> tuple[PersonSlices, TogglView]:
+    """Write ``toggl_aggregated.json`` from ``raw_toggl_data.json``; its people as slices
+    and the Toggl report's view (synchronous: for a thread)."""
+    with open_list(folder, RAW_TOGGL, RawTogglData, "entries") as (raw, entries):
+        acc = Aggregation(raw.users, parser, default_timezone=raw.default_timezone)
+        for entry in entries:
+            acc.add(entry)
+    head = TogglAggregated(
+        start_date=raw.start_date,
+        end_date=raw.end_date,
+        statistics=acc.statistics(),
+        visibility=raw.visibility,
+    )
+    slices = SlicesBuilder()
+    toggl = TogglViewBuilder(policy)
+    count = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        for user in acc.users():
+            text = item_text(user)
+            spool.write(((",\n" if count else "") + text).encode("utf-8"))
+            count += 1
+            slices.add(user, text, toggl.add(user))
+        folder.save_stream(TOGGL_AGGREGATED, iter_dump_spooled(head, "users", spool, count))
+    people = slices.finish(head)
+    return people, toggl.finish(people.head)
+
+
+def toggl_view(
+    people: Iterable[UserAggregate], head: TogglAggregated, policy: RoundingPolicy
+) -> TogglView:
+    """The Toggl report's view of full ``people`` (the aggregate's, in its order)."""
+    toggl = TogglViewBuilder(policy)
+    for user in people:
+        toggl.add(user)
+    return toggl.finish(head)
+
+
+class TogglViewBuilder:
+    """The Toggl summary's view built person by person."""
+
+    def __init__(self, policy: RoundingPolicy) -> None:
+        self._policy = policy
+        self._digest = DigestBuilder(insights=False)
+        self._rounded: list[UserAggregate] = []
+
+    def add(self, user: UserAggregate) -> UserAggregate | None:
+        """Add a full person; their slim form when the policy leaves them unrounded."""
+        slim = self._digest.add(round_user(user, self._policy))
+        self._rounded.append(slim)
+        return None if self._policy.active else slim
+
+    def finish(self, head: TogglAggregated) -> TogglView:
+        days = self._digest.finish(self._rounded).days
+        rounded = with_rounded_users(head, self._rounded) if self._policy.active else head
+        return TogglView(rounded, days, self._policy)

@@ -1,0 +1,96 @@
+"""The run's people as the report stages use them: one person's entries at a time (issue 12).
+
+``toggl_aggregated.json`` holds every entry of the run (92k on the org benchmark). Kept as
+models by the run cache, it was the worker's largest object graph (about 0.7 KB per entry):
+it made the peak grow with every entry, and its free at the end of a stage held the event
+loop for 140 ms. ``PersonSlices`` keeps instead
+
+- ``head``: the aggregate with *slim* people (``reporting.digest.slim_user``: each group
+  keeps only its earliest entry, which names its entity), enough for the Fibery stage's
+  plan, the person groups, the trends and every team-wide table;
+- ``blobs``: each person's full JSON as ``toggl_aggregated.json`` holds it, compressed
+  (zlib level 1: a few percent of the models' size),
+
+and a report stage builds one person's models at a time with ``person``/``people``.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from volt_agent.domain.models import TogglAggregated, UserAggregate
+from volt_agent.reporting.digest import slim_user
+from volt_agent.storage.atomic import StorageError
+from volt_agent.storage.json_stream import JsonReader
+from volt_agent.storage.run_folder import TOGGL_AGGREGATED, RunFolder
+
+COMPRESSION_LEVEL = 1
+"""zlib's fastest level: JSON of time entries still shrinks about tenfold."""
+
+
+@dataclass(frozen=True)
+class PersonSlices:
+    head: TogglAggregated
+    """The aggregate with slim people, in its order."""
+    blobs: dict[int, bytes]
+    """Each person's compressed JSON, by Toggl user id."""
+
+    def person(self, user_id: int) -> UserAggregate:
+        """The person with every entry (a new model graph on each call)."""
+        # json.loads + validate: a third faster than model_validate_json on these models
+        return UserAggregate.model_validate(json.loads(zlib.decompress(self.blobs[user_id])))
+
+    def people(self) -> Iterator[UserAggregate]:
+        """Every person with their entries, in the aggregate's order, one at a time."""
+        for user in self.head.users:
+            yield self.person(user.user_id)
+
+
+class SlicesBuilder:
+    """Collects people in the aggregate's order, each given with its JSON text."""
+
+    def __init__(self) -> None:
+        self._slim: list[UserAggregate] = []
+        self._blobs: dict[int, bytes] = {}
+
+    def add(self, user: UserAggregate, text: str, slim: UserAggregate | None = None) -> None:
+        """``slim`` is ``slim_user(user)`` when the caller made it already."""
+        self._blobs[user.user_id] = zlib.compress(text.encode("utf-8"), COMPRESSION_LEVEL)
+        self._slim.append(slim if slim is not None else slim_user(user))
+
+    def finish(self, head: TogglAggregated) -> PersonSlices:
+        """``head``: the aggregate's other members (its ``users`` are replaced)."""
+        return PersonSlices(head.model_copy(update={"users": self._slim}), self._blobs)
+
+
+def slices_from_file(folder: RunFolder) -> PersonSlices:
+    """``PersonSlices`` of the run's ``toggl_aggregated.json``, read person by person: for
+    a worker whose cache does not hold the run (it did not aggregate it)."""
+    builder = SlicesBuilder()
+    values: dict[str, Any] = {}
+    try:
+        with folder.open_read(TOGGL_AGGREGATED) as stream:
+            reader = JsonReader(stream)
+            reader.begin_object()
+            while (key := reader.next_key()) is not None:
+                if key != "users":
+                    values[key] = reader.value()
+                    continue
+                reader.begin_array()
+                while reader.next_item():
+                    text = reader.value_text()
+                    builder.add(UserAggregate.model_validate(json.loads(text)), text)
+            reader.end()
+        head = TogglAggregated.model_validate(values)
+    except (ValueError, ValidationError) as exc:
+        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise StorageError(
+            f"{folder.location(TOGGL_AGGREGATED)} is not a valid TogglAggregated: {reason}"
+        ) from None
+    return builder.finish(head)

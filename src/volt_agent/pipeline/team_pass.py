@@ -1,0 +1,66 @@
+"""The team report's one pass over the run's people (issue 12).
+
+Everything of the team report that looks at single entries is done here, person by person:
+the rows of ``reports/entries.csv`` (spooled, then streamed to storage), the day totals and
+every finding (``reporting.digest.DigestBuilder``). What stays is the rounded aggregate with
+slim people and the digest, from which the Markdown, ``report.html`` and
+``person_entity.csv`` are written; no person's entries outlive their turn.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from volt_agent.domain.models import TogglAggregated, UserAggregate
+from volt_agent.domain.rounding import RoundingPolicy, round_user, with_rounded_users
+from volt_agent.pipeline.offload import WRITE_CHUNK
+from volt_agent.pipeline.person_slices import PersonSlices
+from volt_agent.pipeline.raw_spool import SPOOL_BYTES
+from volt_agent.reporting.digest import DigestBuilder, TeamDigest
+from volt_agent.reporting.exports import ENTRIES_CSV, entries_csv_header, entries_csv_person
+from volt_agent.reporting.insights import EntityIndex, InsightSettings
+from volt_agent.storage.run_folder import RunFolder
+
+
+@dataclass(frozen=True)
+class TeamPass:
+    aggregated: TogglAggregated
+    """The aggregate rounded by the report policy, its people slim."""
+    digest: TeamDigest
+
+
+def team_pass(
+    folder: RunFolder,
+    people: PersonSlices,
+    entities: EntityIndex,
+    policy: RoundingPolicy,
+    settings: InsightSettings,
+    *,
+    bom: bool = False,
+) -> TeamPass:
+    """Write ``entries.csv`` and digest every person (synchronous: for a thread)."""
+    head = people.head
+    digest = DigestBuilder(
+        entities=entities, settings=settings, period=(head.start_date, head.end_date)
+    )
+    rounded: list[UserAggregate] = []
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as rows:
+        rows.write(entries_csv_header(bom=bom))
+        for user in people.people():
+            rows.write(entries_csv_person(user, entities, policy))
+            rounded.append(digest.add(round_user(user, policy)))
+        folder.save_stream(ENTRIES_CSV, _chunks(rows))
+    if policy.active:
+        aggregated = with_rounded_users(head, rounded)
+    else:  # the slim people made here equal the head's: keep the head's
+        aggregated, rounded = head, head.users
+    return TeamPass(aggregated, digest.finish(rounded))
+
+
+def _chunks(file: IO[bytes]) -> Iterator[bytes]:
+    file.seek(0)
+    while chunk := file.read(WRITE_CHUNK):
+        yield chunk
