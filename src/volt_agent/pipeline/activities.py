@@ -97,8 +97,8 @@ from volt_agent.pipeline.types import (
     RunStatusUpdate,
     SaveEnrichedResult,
 )
-from volt_agent.reporting.exports import PERSON_ENTITY_CSV, person_entity_csv_of
-from volt_agent.reporting.html import REPORT_HTML, render_html_report
+from volt_agent.reporting.exports import PERSON_ENTITY_CSV, person_entity_csv_chunks_of
+from volt_agent.reporting.html import REPORT_HTML, html_report_chunks
 from volt_agent.reporting.insight_config import insight_settings
 from volt_agent.reporting.llm_usage import ReportTelemetry, collect_telemetry
 from volt_agent.reporting.policy import with_policy_line
@@ -106,8 +106,8 @@ from volt_agent.reporting.trends import TRENDS_JSON
 from volt_agent.reporting.trends_render import (
     person_trend_section,
     team_trend_section,
+    trend_chart_svg,
     with_section,
-    with_trend_chart,
 )
 from volt_agent.reporting.writer import ReportWriter
 from volt_agent.sources.fibery import FiberyClient
@@ -647,12 +647,13 @@ class PipelineActivities:
         text = with_section(text, team_trend_section(trends))
         await save_text(folder, TEAM_SUMMARY, text)
         line = policy_line(policy) if policy.active else ""
-        html = await asyncio.to_thread(
-            render_html_report, data, self._insights, rounding=line, digest=team.digest
+        chart = trend_chart_svg(trends)
+        page = html_report_chunks(
+            data, self._insights, rounding=line, digest=team.digest, appendix=chart
         )
-        await save_text(folder, REPORT_HTML, with_trend_chart(html, trends))
-        entity_rows = person_entity_csv_of(team.aggregated.users, index, bom=bom)
-        await asyncio.to_thread(folder.save_bytes, PERSON_ENTITY_CSV, entity_rows)
+        await asyncio.to_thread(folder.save_stream, REPORT_HTML, page)
+        rows = person_entity_csv_chunks_of(team.aggregated.users, index, bom=bom)
+        await asyncio.to_thread(folder.save_stream, PERSON_ENTITY_CSV, rows)
         self._stores.drop(_workflow_run())
         return ReportResult(
             path=TEAM_SUMMARY,

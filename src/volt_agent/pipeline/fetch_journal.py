@@ -213,14 +213,20 @@ class PageEntries:
 
     def of(self, pages: Iterable[StoredPage]) -> Iterator[TimeEntry]:
         for page in pages:
-            self.stats = add_statistics(self.stats, page.stats)
-            for entry in page.entries:
-                if entry.id in self._seen:
-                    self.stats.duplicates_dropped += 1
-                    self.stats.entries_kept -= 1
-                    continue
-                self._seen.add(entry.id)
-                yield entry
+            yield from self.page(page)
+
+    def page(self, page: StoredPage) -> list[TimeEntry]:
+        """The entries of ``page`` not seen on a page before it (the next page in order)."""
+        self.stats = add_statistics(self.stats, page.stats)
+        fresh: list[TimeEntry] = []
+        for entry in page.entries:
+            if entry.id in self._seen:
+                self.stats.duplicates_dropped += 1
+                self.stats.entries_kept -= 1
+                continue
+            self._seen.add(entry.id)
+            fresh.append(entry)
+        return fresh
 
 
 def _broken(number: int, pages: int) -> BrokenJournalError:

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO
 
+from pydantic import TypeAdapter
+
 from volt_agent.domain.local_time import local_date
-from volt_agent.domain.models import FetchStatistics
+from volt_agent.domain.models import FetchStatistics, TimeEntry
 from volt_agent.pipeline.fetch_journal import FetchCheckpoint, PageEntries, PageJournal
-from volt_agent.pipeline.offload import item_text
 
 SPOOL_BYTES = 4 * 1024 * 1024
 """Rendered entries stay in memory up to this size, then go to a temp file."""
+_ENTRY_LIST = TypeAdapter(list[TimeEntry])
 
 
 @dataclass
@@ -56,17 +58,29 @@ def spool_entries(
     spool = SpooledEntries(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))  # noqa: SIM115
     entries = PageEntries()
     try:
-        for entry in entries.of(journal.iter_pages(checkpoint)):
-            spool.fetched_seconds += entry.seconds
-            day = local_date(entry.start, zones.get(entry.user_id, default_timezone))
-            if not start <= day <= end:
-                spool.outside += 1
-                continue
-            spool.file.write((",\n" if spool.kept else "").encode() + item_text(entry).encode())
-            spool.kept += 1
-            spool.user_ids.add(entry.user_id)
+        for page in journal.iter_pages(checkpoint):
+            kept: list[TimeEntry] = []
+            for entry in entries.page(page):
+                spool.fetched_seconds += entry.seconds
+                day = local_date(entry.start, zones.get(entry.user_id, default_timezone))
+                if start <= day <= end:
+                    kept.append(entry)
+                    spool.user_ids.add(entry.user_id)
+                else:
+                    spool.outside += 1
+            if kept:
+                spool.file.write((b",\n" if spool.kept else b"") + items_text(kept))
+                spool.kept += len(kept)
     except BaseException:
         spool.close()
         raise
     spool.stats = entries.stats
     return spool
+
+
+def items_text(entries: list[TimeEntry]) -> bytes:
+    """``",\n".join(offload.item_text(e) for e in entries)``, encoded, rendered in one call
+    (about half the CPU of a call per entry): the list's pretty JSON with every line indented
+    one more level, without its brackets. ``entries`` is not empty."""
+    text = _ENTRY_LIST.dump_json(entries, indent=2).replace(b"\n", b"\n  ")
+    return text[len(b"[\n") : -len(b"\n  ]")]

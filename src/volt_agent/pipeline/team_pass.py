@@ -51,13 +51,13 @@ def team_pass(
         rows.write(entries_csv_header(bom=bom))
         for user in people.people():
             rows.write(entries_csv_person(user, entities, policy))
-            rounded.append(digest.add(round_user(user, policy)))
+            slim = digest.add(round_user(user, policy))
+            if policy.active:  # else ``slim`` equals the head's own slim person
+                rounded.append(slim)
         folder.save_stream(ENTRIES_CSV, _chunks(rows))
-    if policy.active:
-        aggregated = with_rounded_users(head, rounded)
-    else:  # the slim people made here equal the head's: keep the head's
-        aggregated, rounded = head, head.users
-    return TeamPass(aggregated, digest.finish(rounded))
+    if not policy.active:
+        return TeamPass(head, digest.finish(head.users))
+    return TeamPass(with_rounded_users(head, rounded), digest.finish(rounded))
 
 
 def _chunks(file: IO[bytes]) -> Iterator[bytes]:

@@ -215,15 +215,24 @@ def entries_csv_chunks(
 def person_entity_csv_of(
     rounded_users: Iterable[UserAggregate], entities: EntityIndex, *, bom: bool = False
 ) -> bytes:
+    """``person_entity_csv_chunks_of`` joined."""
+    return b"".join(person_entity_csv_chunks_of(rounded_users, entities, bom=bom))
+
+
+def person_entity_csv_chunks_of(
+    rounded_users: Iterable[UserAggregate], entities: EntityIndex, *, bom: bool = False
+) -> Iterator[bytes]:
     """One row per person and Fibery entity they tracked time on, people in the given order,
-    each person's entities by most rounded time first (ties keep the aggregate's order).
+    each person's entities by most rounded time first (ties keep the aggregate's order); the
+    header, then one chunk per person.
 
     ``rounded_users`` are already rounded (``round_aggregate``): ``hours`` is a group's
     ``seconds`` and ``entries`` its ``entry_count``; its entries are not read, so "slim"
     users that keep one entry per group give the same file.
     """
-    rows: list[list[Cell]] = []
+    yield (_BOM if bom else b"") + _text([PERSON_ENTITY_COLUMNS]).encode()
     for user in rounded_users:
+        rows: list[list[Cell]] = []
         for m in sorted(user.matched, key=lambda m: -m.seconds):
             key = matched_key(m)
             entity = entities.get(key)
@@ -240,7 +249,8 @@ def person_entity_csv_of(
                     m.entry_count,
                 ]
             )
-    return _csv(PERSON_ENTITY_COLUMNS, rows, bom)
+        safe = ([safe_cell(c) if isinstance(c, str) else c for c in row] for row in rows)
+        yield _text(safe).encode()
 
 
 def person_entity_csv(data: EnrichedData, policy: RoundingPolicy, *, bom: bool = False) -> bytes:

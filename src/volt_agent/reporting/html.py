@@ -8,7 +8,7 @@ Written by code from ``enriched_data.json``; deterministic (no clock).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -209,3 +209,38 @@ def render_html_report(
     report = replace(build_report(data, settings, digest), rounding=rounding)
     template = html_environment().get_template("report.html.j2")
     return template.render(report=report, total=data.aggregated.statistics.total_seconds)
+
+
+PAGE_END = "</main>"
+_HELD = 4096
+"""Characters held back while streaming: the page's last ``</main>`` is within them."""
+
+
+def html_report_chunks(
+    data: EnrichedData,
+    settings: InsightSettings | None = None,
+    *,
+    rounding: str = "",
+    digest: TeamDigest | None = None,
+    appendix: str = "",
+    chunk: int = 256 * 1024,
+) -> Iterator[bytes]:
+    """``render_html_report``'s page, encoded a chunk at a time as the template renders it
+    (the page lists every finding: on a large run it is the largest text of the run), with
+    ``appendix`` and a newline put before its last ``</main>``."""
+    report = replace(build_report(data, settings, digest), rounding=rounding)
+    template = html_environment().get_template("report.html.j2")
+    pending: list[str] = []
+    size = 0
+    for piece in template.generate(report=report, total=data.aggregated.statistics.total_seconds):
+        pending.append(piece)
+        size += len(piece)
+        if size >= chunk + _HELD:
+            text = "".join(pending)
+            yield text[:-_HELD].encode("utf-8")
+            pending, size = [text[-_HELD:]], _HELD
+    text = "".join(pending)
+    at = text.rfind(PAGE_END)
+    if at < 0:
+        raise ValueError(f"report.html.j2 rendered no {PAGE_END}")
+    yield f"{text[:at]}{appendix}\n{text[at:]}".encode()

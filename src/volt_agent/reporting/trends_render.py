@@ -172,13 +172,3 @@ def _bar(y: float, length: float, fill: str, which: str, seconds: int) -> str:
         f'<rect x="{LABEL_WIDTH}" y="{y:.1f}" width="{length:.1f}" height="{BAR}" fill="{fill}">'
         f"<title>{which}: {fmt_hours(seconds)} h</title></rect>"
     )
-
-
-def with_trend_chart(html: str, trends: Trends) -> str:
-    """``report.html`` with the trend section at the end of its ``<main>``."""
-    marker = "</main>"
-    at = html.rfind(marker)
-    section = trend_chart_svg(trends)
-    if at < 0:
-        return html.replace("</body>", f"{section}\n</body>")
-    return f"{html[:at]}{section}\n{html[at:]}"

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 from tests.unit.reporting.fixtures import ENTITIES, USERS, enriched, entry
 from volt_agent.domain.aggregation import aggregate
 from volt_agent.domain.models import EnrichedData, EnrichedEntity
+from volt_agent.reporting.html import html_report_chunks, render_html_report
 from volt_agent.reporting.trends import compute_trends, no_comparison
 from volt_agent.reporting.trends_render import (
     person_trend_section,
     team_trend_section,
     trend_chart_svg,
-    with_trend_chart,
 )
 
 PREV_START, PREV_END = date(2026, 11, 9), date(2026, 11, 15)
@@ -83,10 +83,13 @@ def test_sections_and_chart_show_signed_changes() -> None:
     assert "| Chen Li | 1.75 | 1.75 | ±0.00 h |" in team
     person = person_trend_section(trends, 10)
     assert "- Hours: 3.33 h (+1.33 h; previous 2.00 h)" in person
-    html = with_trend_chart("<html><main><p>x</p></main></html>", trends)
+    page = b"".join(html_report_chunks(enriched(), appendix=trend_chart_svg(trends), chunk=64))
+    html = page.decode()
     assert html.index('<section id="trend-chart">') < html.index("</main>")
-    assert html.count("<rect") == 2 * 3 + 2  # two bars per person and the legend
-    assert "<script" not in html
+    assert html.replace(trend_chart_svg(trends) + "\n", "") == render_html_report(enriched())
+    chart = trend_chart_svg(trends)
+    assert chart.count("<rect") == 2 * 3 + 2  # two bars per person and the legend
+    assert "<script" not in chart
 
 
 def test_without_an_earlier_run_one_line_says_why() -> None:
