@@ -306,7 +306,7 @@ async def run_worker(
     activities = build_activities(shared, secrets)
     workers = [build_worker(client, shared, activities)]
     workers.extend(build_api_workers(client, settings, activities))
-    await asyncio.to_thread(_warm_up_http)
+    await asyncio.to_thread(_warm_up)
     # Every module, class and SDK object of the start-up leaves the cyclic garbage collector's
     # scans: a full collection then walks only the runs' data (it holds the GIL in whichever
     # thread triggers it, stalling the event loop: about 120 ms per collection on `team`).
@@ -346,6 +346,16 @@ async def run_worker(
 
 ASYNC_TRANSPORT_MODULES = ("anyio._backends._asyncio", "anyio.lowlevel", "anyio.streams.tls")
 """What httpcore imports on the first async request (anyio's asyncio backend)."""
+
+
+def _warm_up() -> None:
+    """What every worker pays once, done at start in a thread, not in its first run."""
+    from volt_agent.reporting.html import html_environment  # noqa: PLC0415 - worker only
+    from volt_agent.reporting.writer import warm_up_templates  # noqa: PLC0415
+
+    _warm_up_http()
+    warm_up_templates()
+    html_environment().get_template("report.html.j2")
 
 
 def _warm_up_http() -> None:

@@ -628,7 +628,13 @@ class PipelineActivities:
     @classified
     @keeps_heartbeating
     async def generate_team_report(self, run: RunRef) -> ReportResult:
-        folder = self._folder(run)
+        result = await self._team_report(self._folder(run))
+        store = self._stores.pop(_workflow_run())  # the run's last use of its cache
+        if store is not None:  # freed a piece at a time in a thread, not at once on the loop
+            await asyncio.to_thread(store.release)
+        return result
+
+    async def _team_report(self, folder: RunFolder) -> ReportResult:
         store = self._store(folder)
         people = await asyncio.to_thread(store.slices)
         index = await asyncio.to_thread(store.index)
@@ -654,7 +660,6 @@ class PipelineActivities:
         await asyncio.to_thread(folder.save_stream, REPORT_HTML, page)
         rows = person_entity_csv_chunks_of(team.aggregated.users, index, bom=bom)
         await asyncio.to_thread(folder.save_stream, PERSON_ENTITY_CSV, rows)
-        self._stores.drop(_workflow_run())
         return ReportResult(
             path=TEAM_SUMMARY,
             writer=self._writer.name,

@@ -135,6 +135,23 @@ class EnrichmentStore:
                 self._toggl_view = view
         return view
 
+    def release(self) -> None:
+        """Free what the store holds a piece at a time: for a thread, once the run is done
+        with it. One free of the whole graph (every slim person, every entity) would hold the
+        GIL, and so the event loop, throughout; between pieces the GIL passes."""
+        with self._loading:
+            slices, index = self._slices, self._index
+            self._slices = self._toggl_view = self._index = self._plan = None
+        with self._comparing:
+            self._trends = None
+        while index:
+            index.popitem()
+        if slices is not None:
+            people = slices.head.users
+            while people:
+                people.pop()
+            slices.blobs.clear()
+
     def forget_enrichment(self) -> None:
         """Drop what the Fibery stage loaded (its files are being rewritten); the run's
         people stay: the aggregate does not change within a workflow run."""
@@ -227,9 +244,10 @@ class RunStores:
         self._arm_timer()
         return entry.store
 
-    def drop(self, key: RunKey) -> None:
-        """Forget the run (it is done)."""
-        self._entries.pop(key, None)
+    def pop(self, key: RunKey) -> EnrichmentStore | None:
+        """Forget the run and hand over its store (to ``release`` it off the event loop)."""
+        entry = self._entries.pop(key, None)
+        return None if entry is None else entry.store
 
     def forget_enrichment(self, key: RunKey) -> None:
         """Forget what the run's Fibery stage loaded (its files are being rewritten)."""

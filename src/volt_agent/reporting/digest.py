@@ -9,6 +9,7 @@ aggregate and the ``TeamDigest``: the same text as from the full data. Pure.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +21,7 @@ from volt_agent.reporting.insights import (
     InsightSettings,
     estimate_insights,
     index_entities,
+    rank_sorted,
     sort_insights,
     user_insights,
 )
@@ -57,6 +59,11 @@ class TeamDigest:
         if self.insights is None:
             raise ValueError("a team report needs a digest built with insights=True")
         return list(self.insights)
+
+    @functools.cached_property
+    def ranked(self) -> tuple[Insight, ...]:
+        """``rank_insights`` of the findings, ranked once for the Markdown and the page."""
+        return tuple(rank_sorted(self.findings()))
 
 
 class DigestBuilder:

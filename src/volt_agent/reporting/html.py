@@ -8,6 +8,7 @@ Written by code from ``enriched_data.json``; deterministic (no clock).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -70,7 +71,9 @@ class HtmlReport:
     """The rounding policy line ("" when hours are not rounded)."""
 
 
+@functools.cache
 def html_environment() -> Environment:
+    """One per process: it caches the compiled page template (see ``template_environment``)."""
     env = Environment(
         loader=PackageLoader("volt_agent", "reporting/templates"),
         autoescape=True,
@@ -181,8 +184,8 @@ def build_report(
         }
         for t in top
     )
-    found = team_insights(data, settings) if digest is None else digest.findings()
-    insights = tuple((i.severity, i.message) for i in rank_insights(found))
+    ranked = rank_insights(team_insights(data, settings)) if digest is None else digest.ranked
+    insights = tuple((i.severity, i.message) for i in ranked)
     return HtmlReport(
         title="Team time report",
         start=aggregated.start_date.isoformat(),

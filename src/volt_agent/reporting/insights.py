@@ -80,6 +80,8 @@ KIND_ORDER: tuple[InsightKind, ...] = (
     "overtime",
     "over_estimate",
 )
+_KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
 KIND_TITLES: dict[InsightKind, str] = {
     "closed_entity_time": "Time tracked after the entity was closed",
     "deleted_entity_time": "Time on entities not found in Fibery (deleted)",
@@ -210,8 +212,12 @@ def user_insights(
 
 def rank_insights(insights: Iterable[Insight]) -> list[Insight]:
     """Most important first: severity, then time involved descending, then ``sort_insights``."""
-    ordered = sort_insights(insights)
-    return sorted(ordered, key=lambda i: (SEVERITY_ORDER.index(i.severity), -i.seconds))
+    return rank_sorted(sort_insights(insights))
+
+
+def rank_sorted(ordered: Iterable[Insight]) -> list[Insight]:
+    """``rank_insights`` of findings already in ``sort_insights`` order (a stable sort)."""
+    return sorted(ordered, key=lambda i: (_SEVERITY_RANK[i.severity], -i.seconds))
 
 
 def kind_counts(insights: Iterable[Insight]) -> list[tuple[InsightKind, int]]:
@@ -244,7 +250,7 @@ def sort_insights(insights: Iterable[Insight]) -> list[Insight]:
     def key(i: Insight) -> tuple[object, ...]:
         entity = i.entity
         return (
-            KIND_ORDER.index(i.kind),
+            _KIND_RANK[i.kind],
             -i.seconds,
             i.person or "",
             entity.type_key if entity else "",

@@ -131,8 +131,26 @@ async def test_a_run_that_ends_leaves_no_entry(tmp_path: Path) -> None:
     assert len(activities._stores) == 1
     await saved_seconds(activities, run, "run-1")
     assert len(activities._stores) == 1  # kept for the team report that follows
+    (store,) = (e.store for e in activities._stores._entries.values())
+    people = store.slices().head.users
     await env_of("run-1").run(activities.generate_team_report, run)
     assert len(activities._stores) == 0  # the run's last report is written: the cache is freed
+    assert people == []  # released a person at a time, not left to one free on the loop
+    assert store.slices().head.users[0].user_id == 1  # a released store reads the files again
+
+
+def test_a_released_store_holds_nothing_and_reads_the_files_again(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path, "x")
+    write_run(folder, user_id=1, seconds=3600)
+    store = EnrichmentStore(folder)
+    people, index = store.slices().head.users, store.index()
+    assert len(people) == 1
+    assert len(index) == 1
+    store.release()
+    assert people == []
+    assert index == {}
+    assert [u.user_id for u in store.slices().head.users] == [1]
+    assert list(store.index()) == [(TYPE, "7")]
 
 
 def test_idle_entries_expire_and_the_count_is_bounded(tmp_path: Path) -> None:
