@@ -349,6 +349,9 @@ class EntityKey(Model):
     def __str__(self) -> str:
         return f"{self.type_key}#{self.public_id}"
 
+    def model_post_init(self, context: Any, /) -> None:
+        share_fields_set(self)  # one per finding of a run: tens of thousands on a large one
+
 
 class Comment(Model):
     author: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, computed_field
 
@@ -24,6 +24,7 @@ from volt_agent.domain.models import (
     UnmatchedActivity,
     UserAggregate,
     hours,
+    share_fields_set,
 )
 from volt_agent.domain.parsing import id_sort_key
 from volt_agent.domain.schedule import Schedule, person_schedule
@@ -152,6 +153,11 @@ class Insight(DerivedModel):
     @property
     def score(self) -> float:
         return hours(self.seconds)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """A run may have tens of thousands of findings: they share one fields-set (see
+        ``domain.models.share_fields_set``)."""
+        share_fields_set(self)
 
 
 def index_entities(entities: Iterable[EnrichedEntity]) -> dict[tuple[str, str], EnrichedEntity]:
