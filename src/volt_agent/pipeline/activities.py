@@ -467,7 +467,7 @@ class PipelineActivities:
             )
         store = self._store(folder)  # keeps the people for the report stages
         aggregated = await asyncio.to_thread(store.slim_aggregate)
-        ids_by_type = referenced_entities(aggregated)
+        ids_by_type = await asyncio.to_thread(referenced_entities, aggregated)  # O(groups)
         enrichment = self._settings.enrichment
         queried = [key for key in ids_by_type if key != UNKNOWN_TYPE]
         if queried:  # schema first: one request per run, checked before any entity query

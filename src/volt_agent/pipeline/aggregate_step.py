@@ -59,7 +59,7 @@ def aggregate_run(
             text = item_text(user)
             spool.write(((",\n" if count else "") + text).encode("utf-8"))
             count += 1
-            slices.add(user, text, toggl.add(user))
+            slices.add(user, toggl.add(user))
         folder.save_stream(TOGGL_AGGREGATED, iter_dump_spooled(head, "users", spool, count))
     people = slices.finish(head)
     return people, toggl.finish(people.head)

@@ -8,15 +8,17 @@ loop for 140 ms. ``PersonSlices`` keeps instead
 - ``head``: the aggregate with *slim* people (``reporting.digest.slim_user``: each group
   keeps only its earliest entry, which names its entity), enough for the Fibery stage's
   plan, the person groups, the trends and every team-wide table;
-- ``blobs``: each person's full JSON as ``toggl_aggregated.json`` holds it, compressed
-  (zlib level 1: a few percent of the models' size),
+- ``blobs``: each person's full model, pickled and compressed (zlib level 1: a few percent
+  of the models' size). Pickle, not JSON: the blobs never leave the process and are made
+  from models it validated, and loading one is four times cheaper than validating JSON
+  (the person reports and the team report each load every person once),
 
 and a report stage builds one person's models at a time with ``person``/``people``.
 """
 
 from __future__ import annotations
 
-import json
+import pickle
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from volt_agent.storage.json_stream import JsonReader
 from volt_agent.storage.run_folder import TOGGL_AGGREGATED, RunFolder
 
 COMPRESSION_LEVEL = 1
-"""zlib's fastest level: JSON of time entries still shrinks about tenfold."""
+"""zlib's fastest level: a pickled person still shrinks about fivefold."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,9 @@ class PersonSlices:
 
     def person(self, user_id: int) -> UserAggregate:
         """The person with every entry (a new model graph on each call)."""
-        # json.loads + validate: a third faster than model_validate_json on these models
-        return UserAggregate.model_validate(json.loads(zlib.decompress(self.blobs[user_id])))
+        blob = zlib.decompress(self.blobs[user_id])
+        person: UserAggregate = pickle.loads(blob)  # noqa: S301 - made by ``add``, in-process
+        return person
 
     def people(self) -> Iterator[UserAggregate]:
         """Every person with their entries, in the aggregate's order, one at a time."""
@@ -53,15 +56,16 @@ class PersonSlices:
 
 
 class SlicesBuilder:
-    """Collects people in the aggregate's order, each given with its JSON text."""
+    """Collects people in the aggregate's order."""
 
     def __init__(self) -> None:
         self._slim: list[UserAggregate] = []
         self._blobs: dict[int, bytes] = {}
 
-    def add(self, user: UserAggregate, text: str, slim: UserAggregate | None = None) -> None:
+    def add(self, user: UserAggregate, slim: UserAggregate | None = None) -> None:
         """``slim`` is ``slim_user(user)`` when the caller made it already."""
-        self._blobs[user.user_id] = zlib.compress(text.encode("utf-8"), COMPRESSION_LEVEL)
+        blob = pickle.dumps(user, protocol=pickle.HIGHEST_PROTOCOL)
+        self._blobs[user.user_id] = zlib.compress(blob, COMPRESSION_LEVEL)
         self._slim.append(slim if slim is not None else slim_user(user))
 
     def finish(self, head: TogglAggregated) -> PersonSlices:
@@ -84,8 +88,7 @@ def slices_from_file(folder: RunFolder) -> PersonSlices:
                     continue
                 reader.begin_array()
                 while reader.next_item():
-                    text = reader.value_text()
-                    builder.add(UserAggregate.model_validate(json.loads(text)), text)
+                    builder.add(UserAggregate.model_validate(reader.value()))
             reader.end()
         head = TogglAggregated.model_validate(values)
     except (ValueError, ValidationError) as exc:

@@ -7,6 +7,7 @@ values, even type keys and ids parsed from descriptions) is untrusted and goes t
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import date, datetime
@@ -48,7 +49,14 @@ def inline(text: object, limit: int = DEFAULT_LIMIT) -> str:
     """
     if text is None:
         return ""
-    flat = _flatten(str(text))
+    return _inline(text if isinstance(text, str) else str(text), limit)
+
+
+@functools.lru_cache(maxsize=2048)
+def _inline(text: str, limit: int) -> str:
+    """``inline`` of a string, remembered: an entity's name, description and comments come
+    back in the report of every person who tracked time on it."""
+    flat = _flatten(text)
     if limit > 0 and len(flat) > limit:
         flat = flat[: limit - 1].rstrip() + ELLIPSIS
     escaped = flat.translate(_ESCAPES) if _ESCAPED.search(flat) else flat

@@ -89,14 +89,6 @@ class JsonReader:
             self._pos = end
             return value
 
-    def value_text(self) -> str:
-        """The next value's JSON text as it stands in the document (checked by decoding it):
-        for a caller that keeps or re-parses an item's text rather than its decoded form."""
-        self._skip_space()
-        start = self._offset + self._pos
-        self.value()  # a refill drops only text before the value: ``start`` stays in ``_buf``
-        return self._buf[start - self._offset : self._pos]
-
     def begin_object(self) -> None:
         self._expect("{")
         self._first.append(True)

@@ -93,20 +93,6 @@ def test_bad_or_truncated_json_is_refused(text: str) -> None:
         read_all()
 
 
-@pytest.mark.parametrize("chunk", [1, 3, 16, 1 << 20])
-def test_value_text_is_each_item_as_written_whatever_the_chunk(chunk: int) -> None:
-    items = [{"é": [1, 2.5, None]}, 'a "quoted" \\ text', 123456789, {"n": {"m": []}}]
-    written = [json.dumps(i, indent=2, ensure_ascii=False) for i in items]
-    text = "[\n  " + ",\n  ".join(written) + "\n]"
-    reader = JsonReader(io.BytesIO(text.encode()), chunk_chars=chunk)
-    reader.begin_array()
-    seen = []
-    while reader.next_item():
-        seen.append(reader.value_text())
-    reader.end()
-    assert seen == written
-
-
 def test_a_number_cut_by_a_chunk_is_read_whole() -> None:
     reader = JsonReader(io.BytesIO(b"[123456789, 5]"), chunk_chars=4)
     assert list(reader.items()) == [123456789, 5]
