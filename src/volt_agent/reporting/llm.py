@@ -17,6 +17,7 @@ still fails the run at once: those are settings to fix, and the first report say
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -95,12 +96,14 @@ class LlmReportWriter:
         """The writer over the official ``openai`` client; checks the prompt files now."""
         return cls(settings, OpenAIChatClient(settings, api_key), insight_settings=insight_settings)
 
+    # The prompts (context, rendering, the facts to check the answer against) are computed in
+    # a thread, as the template writer renders: they walk every person and entity.
     async def toggl_summary(
         self, data: TogglAggregated, days: Sequence[DayTotal] | None = None
     ) -> str:
         skeleton = await self._template.toggl_summary(data, days)
-        prompt = self._prompts.render(TOGGL, TOGGL_SECTIONS, toggl_context(data, days))
-        return await self._narrate("toggl summary", skeleton, prompt, facts_from_users(data.users))
+        prompt, facts = await asyncio.to_thread(self._toggl_prompt, data, days)
+        return await self._narrate("toggl summary", skeleton, prompt, facts)
 
     async def person_report(
         self,
@@ -109,17 +112,34 @@ class LlmReportWriter:
         period: tuple[date, date],
     ) -> str:
         skeleton = await self._template.person_report(user, entities, period)
-        context = person_context(user, entities, period, self._prompts, self._insights)
-        prompt = self._prompts.render(PERSON, PERSON_SECTIONS, context)
+        prompt, facts = await asyncio.to_thread(self._person_prompt, user, entities, period)
         label = f"person report {user_slug(user.user_name, user.user_id)}"
-        return await self._narrate(label, skeleton, prompt, facts_from_users([user]))
+        return await self._narrate(label, skeleton, prompt, facts)
 
     async def team_report(self, data: EnrichedData, digest: TeamDigest | None = None) -> str:
         skeleton = await self._template.team_report(data, digest)
+        prompt, facts = await asyncio.to_thread(self._team_prompt, data, digest)
+        return await self._narrate("team summary", skeleton, prompt, facts)
+
+    def _toggl_prompt(
+        self, data: TogglAggregated, days: Sequence[DayTotal] | None
+    ) -> tuple[Prompt, Facts]:
+        prompt = self._prompts.render(TOGGL, TOGGL_SECTIONS, toggl_context(data, days))
+        return prompt, facts_from_users(data.users)
+
+    def _person_prompt(
+        self,
+        user: UserAggregate,
+        entities: Mapping[tuple[str, str], EnrichedEntity],
+        period: tuple[date, date],
+    ) -> tuple[Prompt, Facts]:
+        context = person_context(user, entities, period, self._prompts, self._insights)
+        return self._prompts.render(PERSON, PERSON_SECTIONS, context), facts_from_users([user])
+
+    def _team_prompt(self, data: EnrichedData, digest: TeamDigest | None) -> tuple[Prompt, Facts]:
         context = team_context(data, self._insights, digest)
         prompt = self._prompts.render(TEAM, TEAM_SECTIONS, context)
-        facts = facts_from_users(data.aggregated.users)
-        return await self._narrate("team summary", skeleton, prompt, facts)
+        return prompt, facts_from_users(data.aggregated.users)
 
     async def _narrate(self, label: str, skeleton: str, prompt: Prompt, facts: Facts) -> str:
         telemetry = current_telemetry()
