@@ -163,8 +163,8 @@ class EnrichmentStore:
 
     def trends(self) -> Trends:
         """The aggregate against the previous period's run (``compare_with_previous``, for
-        the person reports): compared once, as it reads that run's whole
-        ``enriched_data.json``, not once per group of people."""
+        the person reports): compared once, as it reads that run's ``enriched_data.json``,
+        not once per group of people."""
         aggregated = self.slim_aggregate()
         with self._comparing:
             if self._trends is None:
