@@ -22,10 +22,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from volt_agent.domain.local_time import zone
 from volt_agent.domain.models import (
     AggregationStatistics,
-    EntityKey,
     EntryRef,
     MatchedEntity,
-    ParsedDescription,
     TimeEntry,
     TogglAggregated,
     TogglUser,
@@ -49,13 +47,6 @@ _MICROSECOND = timedelta(microseconds=1)
 _NO_STOP = -(2**63)
 _WIDTH = 5
 """Integers kept per entry: start, stop (microseconds since the epoch), id, seconds, group."""
-
-
-def entity_key(parsed: ParsedDescription) -> EntityKey | None:
-    """The Fibery address of a parsed reference; type falls back to ``UNKNOWN_TYPE``."""
-    if parsed.entity_id is None:
-        return None
-    return EntityKey(type_key=parsed.type_key or UNKNOWN_TYPE, public_id=parsed.entity_id)
 
 
 @dataclass(slots=True)
