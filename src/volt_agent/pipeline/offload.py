@@ -61,10 +61,7 @@ def load_in_pieces(folder: RunFolder, name: str, model: type[M]) -> M:
             reader.end()
             return result
     except (ValueError, ValidationError) as exc:
-        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        raise StorageError(
-            f"{folder.location(name)} is not a valid {model.__name__}: {reason}"
-        ) from None
+        raise invalid_artifact(folder, name, model, exc) from None
 
 
 def _save(folder: RunFolder, name: str, model: BaseModel) -> str:
@@ -118,10 +115,15 @@ def iter_dump_spooled(
         return
     cut = at + len(empty) - len("[]")
     yield (text[:cut] + "[\n").encode("utf-8")
-    items.seek(0)
-    while chunk := items.read(WRITE_CHUNK):
-        yield chunk
+    yield from file_chunks(items)
     yield ("\n  ]" + text[cut + len("[]") :]).encode("utf-8")
+
+
+def file_chunks(file: IO[bytes]) -> Iterator[bytes]:
+    """A spooled file's bytes from its start, ``WRITE_CHUNK`` at a time."""
+    file.seek(0)
+    while chunk := file.read(WRITE_CHUNK):
+        yield chunk
 
 
 def _pretty(model: BaseModel, pad: str) -> Iterator[str]:
@@ -258,7 +260,7 @@ def open_list(
                 values[key] = _member(reader, nested.get(key))
             head = model.model_validate(values)
         except (ValueError, ValidationError) as exc:
-            raise _invalid(folder, name, model, exc) from None
+            raise invalid_artifact(folder, name, model, exc) from None
 
         def items() -> Iterator[Any]:
             if not found:
@@ -271,14 +273,15 @@ def open_list(
                     raise ValueError(f"{member!r} is not the last member")
                 reader.end()
             except (ValueError, ValidationError) as exc:
-                raise _invalid(folder, name, model, exc) from None
+                raise invalid_artifact(folder, name, model, exc) from None
 
         yield head, items()
 
 
-def _invalid(
+def invalid_artifact(
     folder: RunFolder, name: str, model: type[BaseModel], exc: ValueError | ValidationError
 ) -> StorageError:
+    """The one-line error of a run-folder file that is not the ``model`` it should hold."""
     reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
     return StorageError(f"{folder.location(name)} is not a valid {model.__name__}: {reason}")
 

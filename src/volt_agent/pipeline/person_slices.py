@@ -27,8 +27,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from volt_agent.domain.models import TogglAggregated, UserAggregate
+from volt_agent.pipeline.offload import invalid_artifact
 from volt_agent.reporting.digest import slim_user
-from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.json_stream import JsonReader
 from volt_agent.storage.run_folder import TOGGL_AGGREGATED, RunFolder
 
@@ -92,8 +92,5 @@ def slices_from_file(folder: RunFolder) -> PersonSlices:
             reader.end()
         head = TogglAggregated.model_validate(values)
     except (ValueError, ValidationError) as exc:
-        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        raise StorageError(
-            f"{folder.location(TOGGL_AGGREGATED)} is not a valid TogglAggregated: {reason}"
-        ) from None
+        raise invalid_artifact(folder, TOGGL_AGGREGATED, TogglAggregated, exc) from None
     return builder.finish(head)

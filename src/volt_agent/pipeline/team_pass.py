@@ -10,13 +10,11 @@ slim people and the digest, from which the Markdown, ``report.html`` and
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
 
 from volt_agent.domain.models import TogglAggregated, UserAggregate
 from volt_agent.domain.rounding import RoundingPolicy, round_user, with_rounded_users
-from volt_agent.pipeline.offload import WRITE_CHUNK
+from volt_agent.pipeline.offload import file_chunks
 from volt_agent.pipeline.person_slices import PersonSlices
 from volt_agent.pipeline.raw_spool import SPOOL_BYTES
 from volt_agent.reporting.digest import DigestBuilder, TeamDigest
@@ -54,13 +52,7 @@ def team_pass(
             slim = digest.add(round_user(user, policy))
             if policy.active:  # else ``slim`` equals the head's own slim person
                 rounded.append(slim)
-        folder.save_stream(ENTRIES_CSV, _chunks(rows))
+        folder.save_stream(ENTRIES_CSV, file_chunks(rows))
     if not policy.active:
         return TeamPass(head, digest.finish(head.users))
     return TeamPass(with_rounded_users(head, rounded), digest.finish(rounded))
-
-
-def _chunks(file: IO[bytes]) -> Iterator[bytes]:
-    file.seek(0)
-    while chunk := file.read(WRITE_CHUNK):
-        yield chunk

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from volt_agent.domain.models import EnrichedData
+from volt_agent.pipeline.offload import invalid_artifact
 from volt_agent.reporting.trends import Trends, compute_trends, no_comparison
 from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.json_stream import JsonReader
@@ -50,10 +51,7 @@ def load_slim(folder: RunFolder) -> EnrichedData:
             reader.end()
         return EnrichedData.model_validate(values)
     except (ValueError, ValidationError) as exc:
-        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        raise StorageError(
-            f"{folder.location(ENRICHED_DATA)} is not a valid EnrichedData: {reason}"
-        ) from None
+        raise invalid_artifact(folder, ENRICHED_DATA, EnrichedData, exc) from None
 
 
 def _object(reader: JsonReader, readers: dict[str, Any]) -> dict[str, Any]:
