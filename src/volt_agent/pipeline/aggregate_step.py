@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from volt_agent.domain.aggregation import Aggregation
 from volt_agent.domain.models import RawTogglData, TogglAggregated, UserAggregate
 from volt_agent.domain.parsing import DescriptionParser
-from volt_agent.domain.rounding import RoundingPolicy, round_user, with_rounded_users
+from volt_agent.domain.rounding import RoundingPolicy
 from volt_agent.pipeline.offload import item_text, iter_dump_spooled, open_list
 from volt_agent.pipeline.person_slices import PersonSlices, SlicesBuilder
 from volt_agent.pipeline.raw_spool import SPOOL_BYTES
-from volt_agent.reporting.digest import DigestBuilder
+from volt_agent.reporting.digest import DigestBuilder, RoundedDigest
 from volt_agent.reporting.views import DayTotal
 from volt_agent.storage.run_folder import RAW_TOGGL, TOGGL_AGGREGATED, RunFolder
 
@@ -52,7 +52,7 @@ def aggregate_run(
         visibility=raw.visibility,
     )
     slices = SlicesBuilder()
-    toggl = TogglViewBuilder(policy)
+    toggl = _toggl_digest(policy)
     count = 0
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         for user in acc.users():
@@ -62,34 +62,23 @@ def aggregate_run(
             slices.add(user, toggl.add(user))
         folder.save_stream(TOGGL_AGGREGATED, iter_dump_spooled(head, "users", spool, count))
     people = slices.finish(head)
-    return people, toggl.finish(people.head)
+    return people, _view(toggl, people.head, policy)
 
 
 def toggl_view(
     people: Iterable[UserAggregate], head: TogglAggregated, policy: RoundingPolicy
 ) -> TogglView:
     """The Toggl report's view of full ``people`` (the aggregate's, in its order)."""
-    toggl = TogglViewBuilder(policy)
+    toggl = _toggl_digest(policy)
     for user in people:
         toggl.add(user)
-    return toggl.finish(head)
+    return _view(toggl, head, policy)
 
 
-class TogglViewBuilder:
-    """The Toggl summary's view built person by person."""
+def _toggl_digest(policy: RoundingPolicy) -> RoundedDigest:
+    return RoundedDigest(policy, DigestBuilder(insights=False))
 
-    def __init__(self, policy: RoundingPolicy) -> None:
-        self._policy = policy
-        self._digest = DigestBuilder(insights=False)
-        self._rounded: list[UserAggregate] = []
 
-    def add(self, user: UserAggregate) -> UserAggregate | None:
-        """Add a full person; their slim form when the policy leaves them unrounded."""
-        slim = self._digest.add(round_user(user, self._policy))
-        self._rounded.append(slim)
-        return None if self._policy.active else slim
-
-    def finish(self, head: TogglAggregated) -> TogglView:
-        days = self._digest.finish(self._rounded).days
-        rounded = with_rounded_users(head, self._rounded) if self._policy.active else head
-        return TogglView(rounded, days, self._policy)
+def _view(toggl: RoundedDigest, head: TogglAggregated, policy: RoundingPolicy) -> TogglView:
+    aggregated, digest = toggl.finish(head)
+    return TogglView(aggregated, digest.days, policy)

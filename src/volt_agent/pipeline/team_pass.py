@@ -12,12 +12,12 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 
-from volt_agent.domain.models import TogglAggregated, UserAggregate
-from volt_agent.domain.rounding import RoundingPolicy, round_user, with_rounded_users
+from volt_agent.domain.models import TogglAggregated
+from volt_agent.domain.rounding import RoundingPolicy
 from volt_agent.pipeline.offload import file_chunks
 from volt_agent.pipeline.person_slices import PersonSlices
 from volt_agent.pipeline.raw_spool import SPOOL_BYTES
-from volt_agent.reporting.digest import DigestBuilder, TeamDigest
+from volt_agent.reporting.digest import DigestBuilder, RoundedDigest, TeamDigest
 from volt_agent.reporting.exports import ENTRIES_CSV, entries_csv_header, entries_csv_person
 from volt_agent.reporting.insights import EntityIndex, InsightSettings
 from volt_agent.storage.run_folder import RunFolder
@@ -41,18 +41,16 @@ def team_pass(
 ) -> TeamPass:
     """Write ``entries.csv`` and digest every person (synchronous: for a thread)."""
     head = people.head
-    digest = DigestBuilder(
-        entities=entities, settings=settings, period=(head.start_date, head.end_date)
+    digest = RoundedDigest(
+        policy,
+        DigestBuilder(
+            entities=entities, settings=settings, period=(head.start_date, head.end_date)
+        ),
     )
-    rounded: list[UserAggregate] = []
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as rows:
         rows.write(entries_csv_header(bom=bom))
         for user in people.people():
             rows.write(entries_csv_person(user, entities, policy))
-            slim = digest.add(round_user(user, policy))
-            if policy.active:  # else ``slim`` equals the head's own slim person
-                rounded.append(slim)
+            digest.add(user)  # its slim form, if any, equals the head's: that one is kept
         folder.save_stream(ENTRIES_CSV, file_chunks(rows))
-    if not policy.active:
-        return TeamPass(head, digest.finish(head.users))
-    return TeamPass(with_rounded_users(head, rounded), digest.finish(rounded))
+    return TeamPass(*digest.finish(head))

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from volt_agent.domain.models import EnrichedData, UserAggregate, share_fields_set
+from volt_agent.domain.models import (
+    EnrichedData,
+    TogglAggregated,
+    UserAggregate,
+    share_fields_set,
+)
+from volt_agent.domain.rounding import RoundingPolicy, round_user, with_rounded_users
 from volt_agent.reporting.insights import (
     EntityIndex,
     Insight,
@@ -103,6 +109,32 @@ class DigestBuilder:
             team = estimate_insights(slim_users, self._entities, self._settings)
             insights = tuple(sort_insights([*self._insights, *team]))
         return TeamDigest(days=tuple(self._days.totals()), insights=insights)
+
+
+class RoundedDigest:
+    """A ``DigestBuilder`` fed the full people as the reports show them: rounded by
+    ``policy`` first. The rounded slim people are kept only when rounding changes them;
+    otherwise ``add`` hands each slim person back, for the caller's aggregate to hold."""
+
+    def __init__(self, policy: RoundingPolicy, digest: DigestBuilder) -> None:
+        self._policy = policy
+        self._digest = digest
+        self._rounded: list[UserAggregate] = []
+
+    def add(self, user: UserAggregate) -> UserAggregate | None:
+        """Add a full person; their slim form when the policy leaves them unrounded."""
+        slim = self._digest.add(round_user(user, self._policy))
+        if not self._policy.active:
+            return slim
+        self._rounded.append(slim)
+        return None
+
+    def finish(self, head: TogglAggregated) -> tuple[TogglAggregated, TeamDigest]:
+        """``head`` (every person added, slim and unrounded, in order) as the reports show
+        it, and the digest."""
+        if not self._policy.active:
+            return head, self._digest.finish(head.users)
+        return with_rounded_users(head, self._rounded), self._digest.finish(self._rounded)
 
 
 def team_digest(data: EnrichedData, settings: InsightSettings | None = None) -> TeamDigest:

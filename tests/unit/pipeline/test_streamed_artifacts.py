@@ -27,7 +27,10 @@ from volt_agent.pipeline.offload import (
     save_model,
 )
 from volt_agent.pipeline.person_slices import slices_from_file
-from volt_agent.reporting.digest import slim_user
+from volt_agent.pipeline.team_pass import team_pass
+from volt_agent.reporting.digest import slim_user, team_digest
+from volt_agent.reporting.exports import ENTRIES_CSV, entries_csv
+from volt_agent.reporting.insights import InsightSettings
 from volt_agent.reporting.views import day_totals
 from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.run_folder import RAW_TOGGL, TOGGL_AGGREGATED, RunFolder
@@ -161,3 +164,25 @@ def test_enriched_data_copies_the_aggregate_file_in_and_gives_the_models_bytes(
     head = enriched.aggregated.model_copy(update={"users": []})
     chunks = enriched_chunks(folder, head, enriched.entities, enriched.statistics)
     assert b"".join(chunks) == (enriched.model_dump_json(indent=2) + "\n").encode()
+
+
+@pytest.mark.parametrize("policy", [RoundingPolicy("none"), RoundingPolicy("up", 15)])
+async def test_the_team_pass_digests_people_as_the_reports_show_them(
+    tmp_path: Path, policy: RoundingPolicy
+) -> None:
+    folder = RunFolder(tmp_path, "r")
+    raw = raw_of(600, users=7)
+    raw = raw.model_copy(
+        update={"entries": [e.model_copy(update={"seconds": 7 * 60}) for e in raw.entries]}
+    )
+    await save_model(folder, RAW_TOGGL, raw)
+    people, _ = aggregate_run(folder, DescriptionParser(ParsingSettings()), policy)
+    whole = enriched_of(raw)
+    rounded = whole.model_copy(update={"aggregated": round_aggregate(whole.aggregated, policy)})
+    index = {(e.type_key, e.public_id): e for e in whole.entities}
+    settings = InsightSettings()
+    team = team_pass(folder, people, index, policy, settings)
+    assert team.aggregated.statistics == rounded.aggregated.statistics
+    assert team.aggregated.users == [slim_user(u) for u in rounded.aggregated.users]
+    assert team.digest == team_digest(rounded, settings)
+    assert folder.read_bytes(ENTRIES_CSV) == entries_csv(whole, policy)
