@@ -607,14 +607,13 @@ class PipelineActivities:
         statistics = _enrichment_statistics(store, entities)
         chunks = enriched_chunks(folder, head, entities, statistics)
         await asyncio.to_thread(folder.save_stream, ENRICHED_DATA, chunks)
-        statuses = [e.status for e in entities]
         kept = [len(e.comments) for e in entities]
         reported = [max(e.comment_count, len(e.comments)) for e in entities]
         return SaveEnrichedResult(
-            entities=len(entities),
-            found=statuses.count("found"),
-            not_found=statuses.count("not_found"),
-            error=statuses.count("error"),
+            entities=statistics["entities"],
+            found=statistics["found"],
+            not_found=statistics["not_found"],
+            error=statistics["error"],
             path=ENRICHED_DATA,
             comments=sum(reported),
             comments_kept=sum(kept),
