@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
 from volt_agent.domain.models import EnrichedData, EnrichedEntity
 from volt_agent.reporting.digest import TeamDigest
@@ -209,9 +209,17 @@ def render_html_report(
 ) -> str:
     """The whole ``report.html`` text; ``rounding`` is the policy line of rounded ``data``;
     ``digest``: see ``build_report``."""
+    template, context = _page(data, settings, rounding, digest)
+    return template.render(context)
+
+
+def _page(
+    data: EnrichedData, settings: InsightSettings | None, rounding: str, digest: TeamDigest | None
+) -> tuple[Template, dict[str, Any]]:
+    """The page's template and what it is rendered with."""
     report = replace(build_report(data, settings, digest), rounding=rounding)
-    template = html_environment().get_template("report.html.j2")
-    return template.render(report=report, total=data.aggregated.statistics.total_seconds)
+    context = {"report": report, "total": data.aggregated.statistics.total_seconds}
+    return html_environment().get_template("report.html.j2"), context
 
 
 PAGE_END = "</main>"
@@ -231,11 +239,10 @@ def html_report_chunks(
     """``render_html_report``'s page, encoded a chunk at a time as the template renders it
     (the page lists every finding: on a large run it is the largest text of the run), with
     ``appendix`` and a newline put before its last ``</main>``."""
-    report = replace(build_report(data, settings, digest), rounding=rounding)
-    template = html_environment().get_template("report.html.j2")
     pending: list[str] = []
     size = 0
-    for piece in template.generate(report=report, total=data.aggregated.statistics.total_seconds):
+    template, context = _page(data, settings, rounding, digest)
+    for piece in template.generate(context):
         pending.append(piece)
         size += len(piece)
         if size >= chunk + _HELD:
