@@ -27,9 +27,16 @@ USERS = [
 
 
 def entry(
-    entry_id: int, user_id: int, description: str, seconds: int, offset_h: float = 0
+    entry_id: int,
+    user_id: int,
+    description: str,
+    seconds: int,
+    offset_h: float = 0,
+    *,
+    start: datetime | None = None,
 ) -> TimeEntry:
-    start = T0 + timedelta(hours=offset_h)
+    """An entry starting ``offset_h`` hours after ``T0``, or at ``start`` (its own zone)."""
+    start = T0 + timedelta(hours=offset_h) if start is None else start
     return TimeEntry(
         id=entry_id,
         user_id=user_id,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.unit.reporting.fixtures import END, ENTITIES, START, T0
+from tests.unit.reporting.fixtures import END, ENTITIES, START, entry
 from volt_agent.domain.aggregation import aggregate, referenced_entities
 from volt_agent.domain.models import (
     EnrichedData,
@@ -87,18 +87,6 @@ def _reference_entries_csv(data: EnrichedData, policy: RoundingPolicy, bom: bool
     return ("\ufeff" if bom else "").encode() + out.getvalue().encode()
 
 
-def _at(entry_id: int, user_id: int, description: str, seconds: int, start: datetime) -> TimeEntry:
-    return TimeEntry(
-        id=entry_id,
-        user_id=user_id,
-        user_name=f"toggl-{user_id}",
-        description=description,
-        start=start,
-        stop=start + timedelta(seconds=seconds),
-        seconds=seconds,
-    )
-
-
 PLUS_2 = timezone(timedelta(hours=2))
 AWKWARD_USERS = [
     TogglUser(id=1, name='=Eve, the "boss"', email="+eve@example.com", timezone="Asia/Kolkata"),
@@ -106,19 +94,19 @@ AWKWARD_USERS = [
     TogglUser(id=3, name="Noz"),  # no zone: start as fetched, date in UTC
 ]
 AWKWARD_ENTRIES = [
-    _at(9, 1, "Fix login #123 [Scrum] [Task] [Moneyball]", 1799, T0 + timedelta(days=1)),
-    _at(1, 1, "Fix login #123 [Scrum] [Task] [Moneyball]", 3601, T0),
-    _at(7, 1, "=SUM(A1,B1) #9 [Scrum] [Bug] [Moneyball]", 601, T0),  # same start as #1
-    _at(3, 1, "@standup", 59, T0 + timedelta(hours=20)),  # the next local day in Kolkata
-    _at(4, 1, 'Line1\nLine2 "quoted", ok', 900, T0 + timedelta(hours=2)),
-    _at(2, 1, "@standup", 61, T0),  # same start as #1 and #7, unmatched
-    _at(5, 2, "Old cleanup #77 [Scrum] [Task] [-Legacy]", 2700, T0 + timedelta(hours=-9)),
-    _at(6, 2, "Loose ref #88", 600, T0 + timedelta(hours=1)),
-    _at(8, 2, "Ghost #4242 [Scrum] [Task] [Core]", 1000, T0 + timedelta(hours=2)),
-    _at(10, 2, "\tTabbed", 1234, T0 + timedelta(hours=3)),
-    _at(11, 2, "Ghost #4242 [Scrum] [Task] [Core]", 1001, T0 + timedelta(days=2)),
-    _at(12, 3, "Late review", 1500, datetime(2026, 11, 18, 1, 30, tzinfo=PLUS_2)),
-    _at(13, 3, "-2+3", 450, datetime(2026, 11, 17, 9, 0, tzinfo=PLUS_2)),
+    entry(9, 1, "Fix login #123 [Scrum] [Task] [Moneyball]", 1799, 24),
+    entry(1, 1, "Fix login #123 [Scrum] [Task] [Moneyball]", 3601),
+    entry(7, 1, "=SUM(A1,B1) #9 [Scrum] [Bug] [Moneyball]", 601),  # same start as #1
+    entry(3, 1, "@standup", 59, 20),  # the next local day in Kolkata
+    entry(4, 1, 'Line1\nLine2 "quoted", ok', 900, 2),
+    entry(2, 1, "@standup", 61),  # same start as #1 and #7, unmatched
+    entry(5, 2, "Old cleanup #77 [Scrum] [Task] [-Legacy]", 2700, -9),
+    entry(6, 2, "Loose ref #88", 600, 1),
+    entry(8, 2, "Ghost #4242 [Scrum] [Task] [Core]", 1000, 2),
+    entry(10, 2, "\tTabbed", 1234, 3),
+    entry(11, 2, "Ghost #4242 [Scrum] [Task] [Core]", 1001, 48),
+    entry(12, 3, "Late review", 1500, start=datetime(2026, 11, 18, 1, 30, tzinfo=PLUS_2)),
+    entry(13, 3, "-2+3", 450, start=datetime(2026, 11, 17, 9, 0, tzinfo=PLUS_2)),
 ]
 
 
