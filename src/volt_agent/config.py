@@ -203,6 +203,13 @@ class WorkerSettings(Section):
         description="on SIGTERM, how long running activities get to finish before they are"
         " cancelled (and retried elsewhere); keep it below the orchestrator's kill deadline",
     )
+    malloc_arenas: int | None = Field(
+        2,
+        ge=1,
+        description="glibc malloc arenas of a worker process (fewer arenas, less memory held"
+        " free in each thread's own); null = glibc's default (8 per core); MALLOC_ARENA_MAX,"
+        " when set, wins",
+    )
 
 
 class ApiQueueSettings(Section):

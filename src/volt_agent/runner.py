@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 
 from volt_agent.config import Secrets, Settings
 from volt_agent.errors import ConfigError, UserInputError
+from volt_agent.malloc_arenas import cap_malloc_arenas
 from volt_agent.metrics import metrics_runtime
 from volt_agent.pipeline.client import connect
 from volt_agent.pipeline.loop_probe import probing
@@ -286,6 +287,7 @@ async def run_worker(
     ``pipeline.shutdown``); with ``metrics.enabled``, serve Prometheus metrics. With
     ``loop_probe`` every callback of the event loop is timed and the long ones are written
     to that JSON file (``pipeline.loop_probe``, for the benchmark)."""
+    cap_malloc_arenas(settings.worker.malloc_arenas)  # before the worker's threads allocate
     runtime = None
     if settings.metrics.enabled:
         try:
