@@ -431,7 +431,7 @@ class PipelineActivities:
         folder = self._folder(run)
         with collect_telemetry() as telemetry:
             view = await asyncio.to_thread(self._store(folder).toggl_view, self._rounding)
-            summary = await self._writer.toggl_summary(view.aggregated, view.days)
+            summary = await self._writer.toggl_summary(view.aggregated, view.days, view.names)
             text = with_policy_line(summary, self._rounding)
         await save_text(folder, TOGGL_SUMMARY, text)
         return ReportResult(
@@ -636,13 +636,14 @@ class PipelineActivities:
     async def _team_report(self, folder: RunFolder) -> ReportResult:
         store = self._store(folder)
         people = await asyncio.to_thread(store.slices)
-        index = await asyncio.to_thread(store.index)
+        index = await asyncio.to_thread(store.team_index)
         entities = list(index.values())
         policy = self._rounding
         bom = self._settings.reports.csv_bom
         team = await asyncio.to_thread(
             team_pass, folder, people, index, policy, self._insights, bom=bom
         )  # entries.csv and everything else that reads single entries, person by person
+        store.drop_entries()  # each person's compressed entries: the team pass read them all
         current = EnrichedData(aggregated=people.head, entities=entities)
         trends = await asyncio.to_thread(compare_with_previous, folder, current)
         await save_model(folder, TRENDS_JSON, trends)

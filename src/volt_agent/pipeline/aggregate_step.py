@@ -22,18 +22,20 @@ from volt_agent.pipeline.offload import item_text, iter_dump_spooled, open_list
 from volt_agent.pipeline.person_slices import PersonSlices, SlicesBuilder
 from volt_agent.pipeline.raw_spool import SPOOL_BYTES
 from volt_agent.reporting.digest import DigestBuilder, RoundedDigest
-from volt_agent.reporting.views import DayTotal
+from volt_agent.reporting.views import DayTotal, EntityNames
 from volt_agent.storage.run_folder import RAW_TOGGL, TOGGL_AGGREGATED, RunFolder
 
 
 @dataclass(frozen=True)
 class TogglView:
     """What the Toggl summary is written from: the aggregate rounded by the report policy,
-    with slim people, and the day totals of every (rounded) entry."""
+    with slim people, the day totals of every (rounded) entry and the entities' Toggl names
+    (``TeamDigest.names``: slim people keep no entries to name them after)."""
 
     aggregated: TogglAggregated
     days: tuple[DayTotal, ...]
     policy: RoundingPolicy
+    names: EntityNames
 
 
 def aggregate_run(
@@ -71,7 +73,7 @@ def toggl_view(
     """The Toggl report's view of full ``people`` (the aggregate's, in its order)."""
     toggl = _toggl_digest(policy)
     for user in people:
-        toggl.add(user)
+        toggl.count(user)
     return _view(toggl, head, policy)
 
 
@@ -81,4 +83,4 @@ def _toggl_digest(policy: RoundingPolicy) -> RoundedDigest:
 
 def _view(toggl: RoundedDigest, head: TogglAggregated, policy: RoundingPolicy) -> TogglView:
     aggregated, digest = toggl.finish(head)
-    return TogglView(aggregated, digest.days, policy)
+    return TogglView(aggregated, digest.days, policy, digest.names)

@@ -5,9 +5,10 @@ models by the run cache, it was the worker's largest object graph (about 0.7 KB 
 it made the peak grow with every entry, and its free at the end of a stage held the event
 loop for 140 ms. ``PersonSlices`` keeps instead
 
-- ``head``: the aggregate with *slim* people (``reporting.digest.slim_user``: each group
-  keeps only its earliest entry, which names its entity), enough for the Fibery stage's
-  plan, the person groups, the trends and every team-wide table;
+- ``head``: the aggregate with *slim* people (``reporting.digest.slim_user``: groups
+  without their entries), enough for the Fibery stage's plan, the person groups, the
+  trends and every team-wide table (with a ``reporting.digest.TeamDigest`` of the full
+  people for what needs entries: days, findings, entity names);
 - ``blobs``: each person's full model, pickled and compressed (zlib level 1: a few percent
   of the models' size). Pickle, not JSON: the blobs never leave the process and are made
   from models it validated, and loading one is four times cheaper than validating JSON

@@ -51,6 +51,6 @@ def team_pass(
         rows.write(entries_csv_header(bom=bom))
         for user in people.people():
             rows.write(entries_csv_person(user, entities, policy))
-            digest.add(user)  # its slim form, if any, equals the head's: that one is kept
+            digest.count(user)  # the head holds its slim form unless rounding changes it
         folder.save_stream(ENTRIES_CSV, file_chunks(rows))
     return TeamPass(*digest.finish(head))

@@ -41,9 +41,9 @@ def compare_with_previous(folder: RunFolder, current: EnrichedData) -> Trends:
 
 
 def load_slim(folder: RunFolder) -> EnrichedData:
-    """The run's ``enriched_data.json`` with each group's entries cut to its earliest one
-    as they are read (totals and entities are all a comparison needs): an earlier run's
-    entries are never all in memory."""
+    """The run's ``enriched_data.json`` with slim people (``digest.slim_user``: each group's
+    entries dropped as they are read; totals and entities are all a comparison needs): an
+    earlier run's entries are never all in memory."""
     try:
         with folder.open_read(ENRICHED_DATA) as stream:
             reader = JsonReader(stream)
@@ -74,6 +74,6 @@ def _slim_people(reader: JsonReader) -> list[Any]:
         if isinstance(person, dict):
             for group in (*person.get("matched", ()), *person.get("unmatched", ())):
                 if isinstance(group, dict) and isinstance(group.get("entries"), list):
-                    group["entries"] = group["entries"][:1]
+                    group["entries"] = []
         people.append(person)
     return people

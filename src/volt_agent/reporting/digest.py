@@ -1,16 +1,16 @@
 """What the team reports need from every entry, computed one person at a time.
 
-Only day totals and team findings look at each entry; every other view of a report needs a
-group's totals and its earliest entry (``entity_totals`` names an entity after it). So a
-caller can feed the full people one by one to a ``DigestBuilder``, keep each as
-``slim_user`` (a group keeps its earliest entry only) and write the reports from the slim
+Only day totals, team findings and the names of entities Fibery did not name (after the
+earliest entry across people) look at entries; every other view of a report needs a group's
+totals only. So a caller can feed the full people one by one to a ``DigestBuilder``, keep
+each as ``slim_user`` (groups without entries) and write the reports from the slim
 aggregate and the ``TeamDigest``: the same text as from the full data. Pure.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,11 +18,11 @@ from volt_agent.domain.models import (
     EnrichedData,
     TogglAggregated,
     UserAggregate,
-    share_fields_set,
 )
 from volt_agent.domain.rounding import RoundingPolicy, round_user, with_rounded_users
 from volt_agent.reporting.insights import (
     EntityIndex,
+    FindingPool,
     Insight,
     InsightSettings,
     estimate_insights,
@@ -31,34 +31,37 @@ from volt_agent.reporting.insights import (
     sort_insights,
     user_insights,
 )
-from volt_agent.reporting.views import DayTally, DayTotal
+from volt_agent.reporting.views import DayTally, DayTotal, NameTally
 
 
 def slim_user(user: UserAggregate) -> UserAggregate:
-    """``user`` with each matched and unmatched group keeping only its earliest entry
-    (``entries[:1]``: entries are in ``(start, id)`` order); totals and counts unchanged."""
+    """``user`` with each matched and unmatched group keeping no entries; totals, counts and
+    names unchanged. Its strings are shared (``model_post_init``, which ``model_copy``
+    skips): a person read back from a pickle has copies of its own."""
     matched = []
     for m in user.matched:
-        group = m.model_copy(update={"entries": m.entries[:1]})
-        share_fields_set(group)
+        group = m.model_copy(update={"entries": []})
+        group.model_post_init(None)
         matched.append(group)
     unmatched = []
     for a in user.unmatched:
-        activity = a.model_copy(update={"entries": a.entries[:1]})
-        share_fields_set(activity)
+        activity = a.model_copy(update={"entries": []})
+        activity.model_post_init(None)
         unmatched.append(activity)
     slim = user.model_copy(update={"matched": matched, "unmatched": unmatched})
-    share_fields_set(slim)
+    slim.model_post_init(None)
     return slim
 
 
 @dataclass(frozen=True)
 class TeamDigest:
-    """The per-entry results of the team reports: ``day_totals`` of every person and the
-    findings of ``team_insights`` (``None``: not computed, as for the Toggl summary)."""
+    """The per-entry results of the team reports: ``day_totals`` of every person, the
+    findings of ``team_insights`` (``None``: not computed, as for the Toggl summary) and the
+    Toggl name of each matched entity (``views.NameTally``, for ``entity_totals``)."""
 
     days: tuple[DayTotal, ...]
     insights: tuple[Insight, ...] | None
+    names: Mapping[tuple[str, str], str]
 
     def findings(self) -> list[Insight]:
         """The team findings; an error when this digest was built without them."""
@@ -92,23 +95,35 @@ class DigestBuilder:
         self._settings = settings
         self._period = period
         self._insights: list[Insight] | None = [] if insights else None
+        self._pool = FindingPool()
         self._days = DayTally()
+        self._names = NameTally()
 
     def add(self, user: UserAggregate) -> UserAggregate:
         """Count one FULL person (rounded already when the reports are) and return them slim."""
-        self._days.add(user)
-        if self._insights is not None:
-            self._insights.extend(user_insights(user, self._entities, self._settings, self._period))
+        self.count(user)
         return slim_user(user)
+
+    def count(self, user: UserAggregate) -> None:
+        """``add`` without making the slim form, for a caller that holds it already."""
+        self._days.add(user)
+        self._names.add(user)
+        if self._insights is not None:
+            found = user_insights(
+                user, self._entities, self._settings, self._period, pool=self._pool
+            )
+            self._insights.extend(found)
 
     def finish(self, slim_users: Sequence[UserAggregate]) -> TeamDigest:
         """The digest; ``slim_users`` (every person added, slim or full) give the team-wide
         findings, which need each group's totals only."""
         insights: tuple[Insight, ...] | None = None
         if self._insights is not None:
-            team = estimate_insights(slim_users, self._entities, self._settings)
+            team = estimate_insights(slim_users, self._entities, self._settings, pool=self._pool)
             insights = tuple(sort_insights([*self._insights, *team]))
-        return TeamDigest(days=tuple(self._days.totals()), insights=insights)
+        return TeamDigest(
+            days=tuple(self._days.totals()), insights=insights, names=self._names.names()
+        )
 
 
 class RoundedDigest:
@@ -128,6 +143,14 @@ class RoundedDigest:
             return slim
         self._rounded.append(slim)
         return None
+
+    def count(self, user: UserAggregate) -> None:
+        """``add`` for a caller that holds every slim person already (``finish``'s ``head``):
+        a slim form is made only when rounding changes the person."""
+        if self._policy.active:
+            self.add(user)
+        else:
+            self._digest.count(user)
 
     def finish(self, head: TogglAggregated) -> tuple[TogglAggregated, TeamDigest]:
         """``head`` (every person added, slim and unrounded, in order) as the reports show

@@ -101,14 +101,14 @@ def build_report(
 ) -> HtmlReport:
     """The page's content: cards, charts, tables, findings.
 
-    With a ``digest`` (of the full people: ``digest.DigestBuilder``) its days and findings
-    are shown and ``settings`` is not used; ``data`` may then hold slim people. Without
+    With a ``digest`` (of the full people: ``digest.DigestBuilder``) its days, findings and
+    entity names are shown and ``settings`` is not used; ``data`` may then hold slim people. Without
     one, both are computed from ``data`` (findings with ``settings``)."""
     aggregated = data.aggregated
     stats = aggregated.statistics
     users = aggregated.users
     index = index_entities(data.entities)
-    totals = entity_totals(users, index)
+    totals = entity_totals(users, index, digest.names if digest else None)
     total = stats.total_seconds
     statuses = [e.status for e in data.entities]
     cards = (

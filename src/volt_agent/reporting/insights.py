@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from volt_agent.domain.aggregation import UNKNOWN_TYPE
 from volt_agent.domain.closing import closing_known, tracked_after_closing
@@ -160,6 +160,130 @@ class Insight(DerivedModel):
         share_fields_set(self)
 
 
+_M = TypeVar("_M", bound=BaseModel)
+_FIELDS_SETS: dict[type[BaseModel], set[str]] = {}
+
+
+def _trusted(model_type: type[_M], values: object) -> _M:
+    """A ``model_type`` whose fields are the attributes of ``values`` (every field, set in
+    field order), unvalidated: for values our own typed code built, as ``model_construct``
+    would but for less than half a validated construction's time. Its ``model_post_init``
+    is not called: for ``Insight`` and ``EntityKey`` it only shares the fields-set, as
+    done here. Its ``__dict__`` is that of ``values``, a plain object: CPython keeps such
+    attributes in a table whose keys all instances of the class share, so the dict holds
+    only the values (128 bytes for a finding's seven fields; a model's own dict has 272).
+    It equals, dumps and pickles as a validated one."""
+    fields_set = _FIELDS_SETS.get(model_type)
+    if fields_set is None:
+        probe = model_type.__new__(model_type)
+        object.__setattr__(probe, "__pydantic_fields_set__", set(model_type.model_fields))
+        share_fields_set(probe)
+        fields_set = _FIELDS_SETS.setdefault(model_type, probe.__pydantic_fields_set__)
+    model = model_type.__new__(model_type)
+    object.__setattr__(model, "__dict__", values.__dict__)
+    object.__setattr__(model, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
+class _InsightValues:
+    """An ``Insight``'s fields, for ``_trusted``: set each, in field order."""
+
+    kind: InsightKind
+    message: str
+    person: str | None
+    user_id: int | None
+    entity: EntityKey | None
+    entity_name: str | None
+    seconds: int
+
+
+class _KeyValues:
+    """An ``EntityKey``'s fields, for ``_trusted``: set each, in field order."""
+
+    type_key: str
+    public_id: str
+
+
+class _Findings:
+    """Builds findings and their entity keys, each a new, validated object."""
+
+    def key(self, type_key: str, public_id: str) -> EntityKey:
+        return EntityKey(type_key=type_key, public_id=public_id)
+
+    def insight(
+        self,
+        kind: InsightKind,
+        message: str,
+        *,
+        person: str | None = None,
+        user_id: int | None = None,
+        entity: EntityKey | None = None,
+        entity_name: str | None = None,
+        seconds: int = 0,
+    ) -> Insight:
+        return Insight(
+            kind=kind,
+            message=message,
+            person=person,
+            user_id=user_id,
+            entity=entity,
+            entity_name=entity_name,
+            seconds=seconds,
+        )
+
+
+_UNSHARED = _Findings()
+
+
+class FindingPool(_Findings):
+    """Builds the findings a run keeps (a team report at org scale has over ten thousand)
+    small: one ``EntityKey`` per entity, one object per equal entity name and duration,
+    and each finding and key a ``_trusted`` model. They equal, dump and render as findings
+    built without a pool, for less time; one person's report, which keeps none, uses none.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, str], EntityKey] = {}
+        self._names: dict[str, str] = {}
+        self._seconds: dict[int, int] = {}
+
+    def key(self, type_key: str, public_id: str) -> EntityKey:
+        shared = self._keys.get((type_key, public_id))
+        if shared is None:
+            values = _KeyValues()
+            values.type_key = type_key
+            values.public_id = public_id
+            shared = _trusted(EntityKey, values)
+            self._keys[type_key, public_id] = shared
+        return shared
+
+    def insight(
+        self,
+        kind: InsightKind,
+        message: str,
+        *,
+        person: str | None = None,
+        user_id: int | None = None,
+        entity: EntityKey | None = None,
+        entity_name: str | None = None,
+        seconds: int = 0,
+    ) -> Insight:
+        values = _InsightValues()
+        values.kind = kind
+        values.message = message
+        values.person = person
+        values.user_id = user_id
+        values.entity = entity
+        names = self._names
+        values.entity_name = (
+            None if entity_name is None else names.setdefault(entity_name, entity_name)
+        )
+        values.seconds = self._seconds.setdefault(seconds, seconds)
+        return _trusted(Insight, values)
+
+
 def index_entities(entities: Iterable[EnrichedEntity]) -> dict[tuple[str, str], EnrichedEntity]:
     """Enriched entities keyed by ``(type_key, public_id)``; the last one wins on duplicates."""
     return {(e.type_key, e.public_id): e for e in entities}
@@ -186,8 +310,9 @@ def team_insights(data: EnrichedData, settings: InsightSettings | None = None) -
     index = index_entities(data.entities)
     period = (data.aggregated.start_date, data.aggregated.end_date)
     users = data.aggregated.users
-    found = [i for user in users for i in user_insights(user, index, settings, period)]
-    found.extend(estimate_insights(users, index, settings))
+    pool = FindingPool()
+    found = [i for user in users for i in user_insights(user, index, settings, period, pool=pool)]
+    found.extend(estimate_insights(users, index, settings, pool=pool))
     return sort_insights(found)
 
 
@@ -196,23 +321,27 @@ def user_insights(
     entities: EntityIndex,
     settings: InsightSettings | None = None,
     period: tuple[date, date] | None = None,
+    *,
+    pool: FindingPool | None = None,
 ) -> list[Insight]:
     """Insights about one person: entity checks for each matched entity, then time checks,
     then (with a ``settings.schedule`` and the run's ``period``) schedule checks.
 
     An entity missing from ``entities`` (not enriched) gives no entity insight. A person with
     no matched time at all gets ``no_matched_time`` instead of ``high_unmatched_share``.
+    A caller keeping the findings of many people builds them with one ``pool``.
     """
     settings = settings or InsightSettings()
+    findings = _UNSHARED if pool is None else pool
     found: list[Insight] = []
     for matched in user.matched:
         entity = entities.get(matched_key(matched))
         if entity is not None:
-            found.extend(_entity_insights(user, matched, entity, settings))
-    found.extend(_share_insights(user, settings))
-    found.extend(_long_entries(user, entities, settings))
+            found.extend(_entity_insights(user, matched, entity, settings, findings))
+    found.extend(_share_insights(user, settings, findings))
+    found.extend(_long_entries(user, entities, settings, findings))
     if settings.schedule is not None and period is not None:
-        found.extend(schedule_insights(user, settings.schedule, *period))
+        found.extend(schedule_insights(user, settings.schedule, *period, pool=pool))
     return sort_insights(found)
 
 
@@ -268,19 +397,23 @@ def sort_insights(insights: Iterable[Insight]) -> list[Insight]:
 
 
 def _entity_insights(
-    user: UserAggregate, matched: MatchedEntity, entity: EnrichedEntity, settings: InsightSettings
+    user: UserAggregate,
+    matched: MatchedEntity,
+    entity: EnrichedEntity,
+    settings: InsightSettings,
+    findings: _Findings,
 ) -> list[Insight]:
     name = truncate(display_name(matched, entity), _NAME_LIMIT)
     ref = f"{entity_ref(*matched_key(matched))} {name}"
     spent = f"{user.user_name} tracked {fmt_hours(matched.seconds)} h on {ref}"
 
     def make(kind: InsightKind, message: str, seconds: int = matched.seconds) -> Insight:
-        return Insight(
-            kind=kind,
-            message=message,
+        return findings.insight(
+            kind,
+            message,
             person=user.user_name,
             user_id=user.user_id,
-            entity=entity.key,
+            entity=findings.key(entity.type_key, entity.public_id),
             entity_name=name,
             seconds=seconds,
         )
@@ -327,7 +460,9 @@ def _is_assignee(user: UserAggregate, entity: EnrichedEntity) -> bool:
     return bool(folded([user.user_name, user.email]) & folded(entity.assignees))
 
 
-def _share_insights(user: UserAggregate, settings: InsightSettings) -> list[Insight]:
+def _share_insights(
+    user: UserAggregate, settings: InsightSettings, findings: _Findings
+) -> list[Insight]:
     total = user.total_seconds
     if total <= 0:
         return []
@@ -350,18 +485,14 @@ def _share_insights(user: UserAggregate, settings: InsightSettings) -> list[Insi
     else:
         return []
     return [
-        Insight(
-            kind=kind,
-            message=message,
-            person=user.user_name,
-            user_id=user.user_id,
-            seconds=seconds,
+        findings.insight(
+            kind, message, person=user.user_name, user_id=user.user_id, seconds=seconds
         )
     ]
 
 
 def _long_entries(
-    user: UserAggregate, entities: EntityIndex, settings: InsightSettings
+    user: UserAggregate, entities: EntityIndex, settings: InsightSettings, findings: _Findings
 ) -> list[Insight]:
     over = fmt_hours(settings.long_entry_seconds)
     found: list[Insight] = []
@@ -370,11 +501,11 @@ def _long_entries(
         long = [ref for ref in source.entries if ref.seconds > settings.long_entry_seconds]
         if not long:  # most sources have none: their key and label are never built
             continue
-        key, label = _long_entry_source(source, entities)
+        key, label = _long_entry_source(source, entities, findings)
         found.extend(
-            Insight(
-                kind="long_entry",
-                message=(
+            findings.insight(
+                "long_entry",
+                (
                     f"{user.user_name} has a {fmt_hours(ref.seconds)} h entry (over {over} h)"
                     f" on {fmt_date(ref.start)}: "
                     + (f"{entity_ref(key.type_key, key.public_id)} {label}" if key else label)
@@ -391,31 +522,33 @@ def _long_entries(
 
 
 def _long_entry_source(
-    source: MatchedEntity | UnmatchedActivity, entities: EntityIndex
+    source: MatchedEntity | UnmatchedActivity, entities: EntityIndex, findings: _Findings
 ) -> tuple[EntityKey | None, str]:
     """The entity a long entry was tracked on (``None``: unmatched) and its label."""
     if isinstance(source, UnmatchedActivity):
         return None, truncate(source.description, _NAME_LIMIT)
     key = matched_key(source)
     name = truncate(display_name(source, entities.get(key)), _NAME_LIMIT)
-    return EntityKey(type_key=key[0], public_id=source.entity_id), name
+    return findings.key(key[0], source.entity_id), name
 
 
 def schedule_insights(
-    user: UserAggregate, schedule: Schedule, start: date, end: date
+    user: UserAggregate,
+    schedule: Schedule,
+    start: date,
+    end: date,
+    *,
+    pool: FindingPool | None = None,
 ) -> list[Insight]:
     """``missing_days`` (working days without any entry; score: their expected hours), then
     ``under_logging`` (total below ratio x expected; score: the shortfall) or ``overtime``
     (total above ratio x expected; score: the time over expected)."""
     plan = person_schedule(user, schedule, start, end)
+    findings = _UNSHARED if pool is None else pool
 
     def make(kind: InsightKind, message: str, seconds: int) -> Insight:
-        return Insight(
-            kind=kind,
-            message=message,
-            person=user.user_name,
-            user_id=user.user_id,
-            seconds=seconds,
+        return findings.insight(
+            kind, message, person=user.user_name, user_id=user.user_id, seconds=seconds
         )
 
     found: list[Insight] = []
@@ -461,7 +594,11 @@ def estimate_hours(entity: EnrichedEntity, field_alias: str) -> float | None:
 
 
 def estimate_insights(
-    users: Iterable[UserAggregate], entities: EntityIndex, settings: InsightSettings | None = None
+    users: Iterable[UserAggregate],
+    entities: EntityIndex,
+    settings: InsightSettings | None = None,
+    *,
+    pool: FindingPool | None = None,
 ) -> list[Insight]:
     """``over_estimate`` for each found entity whose time tracked in this run (everyone's)
     exceeds its estimate x ``settings.estimate_factor``; score: the hours over the estimate.
@@ -472,6 +609,7 @@ def estimate_insights(
     factor = settings.estimate_factor
     if factor is None:
         return []
+    findings = _UNSHARED if pool is None else pool
     tracked: dict[tuple[str, str], int] = {}
     names: dict[tuple[str, str], str] = {}
     for user in users:
@@ -489,14 +627,14 @@ def estimate_insights(
             continue
         name = truncate(names[key], _NAME_LIMIT)
         found.append(
-            Insight(
-                kind="over_estimate",
-                message=(
+            findings.insight(
+                "over_estimate",
+                (
                     f"{entity_ref(*key)} {name} has {fmt_hours(seconds)} h tracked this period"
                     f" against an estimate of {fmt_hours(round(estimate * 3600))} h"
                     f" (more than {factor:g} times)"
                 ),
-                entity=entity.key,
+                entity=findings.key(entity.type_key, entity.public_id),
                 entity_name=name,
                 seconds=seconds - round(estimate * 3600),
             )

@@ -42,7 +42,7 @@ from volt_agent.reporting.prompts import (
     Prompt,
     PromptLibrary,
 )
-from volt_agent.reporting.views import DayTotal
+from volt_agent.reporting.views import DayTotal, EntityNames
 from volt_agent.reporting.writer import TEMPLATE_WRITER_NOTE, TemplateReportWriter
 from volt_agent.storage.run_folder import user_slug
 
@@ -99,10 +99,13 @@ class LlmReportWriter:
     # The prompts (context, rendering, the facts to check the answer against) are computed in
     # a thread, as the template writer renders: they walk every person and entity.
     async def toggl_summary(
-        self, data: TogglAggregated, days: Sequence[DayTotal] | None = None
+        self,
+        data: TogglAggregated,
+        days: Sequence[DayTotal] | None = None,
+        names: EntityNames | None = None,
     ) -> str:
-        skeleton = await self._template.toggl_summary(data, days)
-        prompt, facts = await asyncio.to_thread(self._toggl_prompt, data, days)
+        skeleton = await self._template.toggl_summary(data, days, names)
+        prompt, facts = await asyncio.to_thread(self._toggl_prompt, data, days, names)
         return await self._narrate("toggl summary", skeleton, prompt, facts)
 
     async def person_report(
@@ -122,9 +125,9 @@ class LlmReportWriter:
         return await self._narrate("team summary", skeleton, prompt, facts)
 
     def _toggl_prompt(
-        self, data: TogglAggregated, days: Sequence[DayTotal] | None
+        self, data: TogglAggregated, days: Sequence[DayTotal] | None, names: EntityNames | None
     ) -> tuple[Prompt, Facts]:
-        prompt = self._prompts.render(TOGGL, TOGGL_SECTIONS, toggl_context(data, days))
+        prompt = self._prompts.render(TOGGL, TOGGL_SECTIONS, toggl_context(data, days, names))
         return prompt, facts_from_users(data.users)
 
     def _person_prompt(

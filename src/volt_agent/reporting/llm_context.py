@@ -33,6 +33,7 @@ from volt_agent.reporting.prompts import PromptLibrary, Trusted, trusted
 from volt_agent.reporting.views import (
     DayTotal,
     EntityDetail,
+    EntityNames,
     EntityTotal,
     activity_totals,
     day_totals,
@@ -248,14 +249,19 @@ def _activities(users: Sequence[UserAggregate]) -> list[ActivityView]:
     ]
 
 
-def toggl_context(data: TogglAggregated, days: Sequence[DayTotal] | None = None) -> dict[str, Any]:
-    """``days``: ``day_totals`` of the full people (then ``data`` may hold slim people)."""
+def toggl_context(
+    data: TogglAggregated,
+    days: Sequence[DayTotal] | None = None,
+    names: EntityNames | None = None,
+) -> dict[str, Any]:
+    """``days`` and ``names``: ``day_totals`` and the entities' Toggl names of the full people
+    (then ``data`` may hold slim people)."""
     users = data.users
     return {
         "period": _period(data.start_date, data.end_date),
         "totals": _totals(data.statistics),
         "people": _people(users, {}),
-        "entities": [_total_view(t) for t in entity_totals(users)],
+        "entities": [_total_view(t) for t in entity_totals(users, names=names)],
         "activities": _activities(users),
         "activity_count": len(activity_totals(users)),
         "types": _shares(users, data.statistics.total_seconds, by_project=False),
@@ -312,11 +318,12 @@ def person_context(
 def team_context(
     data: EnrichedData, settings: InsightSettings, digest: TeamDigest | None = None
 ) -> dict[str, Any]:
-    """``digest``: the findings of the full people (then ``data`` may hold slim people)."""
+    """``digest``: the findings and entity names of the full people (then ``data`` may hold
+    slim people)."""
     aggregated = data.aggregated
     users = aggregated.users
     index = index_entities(data.entities)
-    totals = entity_totals(users, index)
+    totals = entity_totals(users, index, digest.names if digest else None)
     total = aggregated.statistics.total_seconds
     return {
         "period": _period(aggregated.start_date, aggregated.end_date),

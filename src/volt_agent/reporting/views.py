@@ -8,7 +8,7 @@ byte-for-byte reproducible.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -130,33 +130,72 @@ def person_rows(users: Sequence[UserAggregate], entities: EntityIndex) -> list[P
     return rows
 
 
+EntityNames = Mapping[tuple[str, str], str]
+"""The Toggl name of each matched entity across people (``NameTally.names``)."""
+
+
+class NameTally:
+    """The name ``entity_totals`` gives an entity Fibery did not name: that of the group whose
+    earliest entry (start, then id) is the earliest across people (the first group when no
+    group has entries). Built one FULL person at a time, so that ``entity_totals`` of slim
+    people, which keep no entries, can name entities as from the full data."""
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[str, str], tuple[tuple[datetime, int] | None, str]] = {}
+
+    def add(self, user: UserAggregate) -> None:
+        """Note every matched group of ``user``, whose entries are in ``(start, id)`` order
+        (as aggregation builds them): a group's earliest entry is its first."""
+        noted = self._first
+        for m in user.matched:  # ``note`` inlined: a run has tens of thousands of groups
+            key, entries = matched_key(m), m.entries
+            current = noted.get(key)
+            if not entries:
+                if current is None:
+                    noted[key] = (None, m.name)
+                continue
+            first = (entries[0].start, entries[0].id)
+            if current is None or current[0] is None or first < current[0]:
+                noted[key] = (first, m.name)
+
+    def note(self, key: tuple[str, str], first: tuple[datetime, int] | None, name: str) -> None:
+        """A group of ``key`` named ``name`` whose earliest entry is ``first``."""
+        current = self._first.get(key)
+        if current is None or (first is not None and (current[0] is None or first < current[0])):
+            self._first[key] = (first, name)
+
+    def names(self) -> dict[tuple[str, str], str]:
+        return {key: name for key, (_, name) in self._first.items()}
+
+
 def entity_totals(
-    users: Sequence[UserAggregate], entities: EntityIndex | None = None
+    users: Sequence[UserAggregate],
+    entities: EntityIndex | None = None,
+    names: EntityNames | None = None,
 ) -> list[EntityTotal]:
-    """Time per entity across people. Without Fibery data the name of the earliest entry wins."""
+    """Time per entity across people. Without Fibery data the name of the earliest entry wins:
+    ``names`` when given (``NameTally.names`` of the full people: then ``users`` may be slim),
+    else found in the groups' entries."""
     seconds: dict[tuple[str, str], int] = defaultdict(int)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     people: dict[tuple[str, str], dict[tuple[str, int], int]] = defaultdict(
         lambda: defaultdict(int)
     )
-    names: dict[tuple[str, str], tuple[tuple[datetime, int] | None, str]] = {}
+    tally = NameTally()
     for user in users:
         for m in user.matched:
             key = matched_key(m)
             seconds[key] += m.seconds
             counts[key] += m.entry_count
             people[key][(user.user_name, user.user_id)] += m.seconds
-            first = _first_entry(m.entries)
-            current = names.get(key)
-            if current is None or (
-                first is not None and (current[0] is None or first < current[0])
-            ):
-                names[key] = (first, m.name)
+            if names is None:
+                tally.note(key, _first_entry(m.entries), m.name)
+    toggl_names = tally.names() if names is None else names
     index = entities or {}
     totals = []
     for key, total in seconds.items():
         entity = index.get(key)
-        name = names[key][1]
+        name = toggl_names[key]
         if entity is not None and entity.status == "found" and entity.name:
             name = entity.name
         totals.append(

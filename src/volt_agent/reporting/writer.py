@@ -42,6 +42,7 @@ from volt_agent.reporting.markdown import (
 )
 from volt_agent.reporting.views import (
     DayTotal,
+    EntityNames,
     activity_totals,
     coverage_note,
     day_totals,
@@ -67,12 +68,16 @@ class ReportWriter(Protocol):
         ...
 
     async def toggl_summary(
-        self, data: TogglAggregated, days: Sequence[DayTotal] | None = None
+        self,
+        data: TogglAggregated,
+        days: Sequence[DayTotal] | None = None,
+        names: EntityNames | None = None,
     ) -> str:
         """``toggl_summary.md``: time per person, entity, activity, type and day.
 
-        ``days``: ``day_totals`` of the full people, computed by the caller; with them
-        ``data`` may hold slim people (``digest.slim_user``). ``None``: from ``data``."""
+        ``days`` and ``names``: ``day_totals`` and the entities' Toggl names of the full
+        people (``digest.TeamDigest``), computed by the caller; with them ``data`` may hold
+        slim people (``digest.slim_user``). ``None``: from ``data``."""
         ...
 
     async def person_report(
@@ -91,9 +96,9 @@ class ReportWriter(Protocol):
     async def team_report(self, data: EnrichedData, digest: TeamDigest | None = None) -> str:
         """``team_summary.md``: accomplishments, focus, allocation and unusual patterns.
 
-        ``digest``: the findings of the full people (``digest.DigestBuilder``, with this
-        writer's insight settings); with it ``data`` may hold slim people. ``None``: the
-        findings are computed from ``data``."""
+        ``digest``: the findings, days and entity names of the full people
+        (``digest.DigestBuilder``, with this writer's insight settings); with it ``data`` may
+        hold slim people. ``None``: they are computed from ``data``."""
         ...
 
 
@@ -160,9 +165,12 @@ class TemplateReportWriter:
     # Rendering computes views and insights over every entry and entity: in a thread, so
     # the worker's event loop (heartbeats, polls, other activities) keeps running meanwhile.
     async def toggl_summary(
-        self, data: TogglAggregated, days: Sequence[DayTotal] | None = None
+        self,
+        data: TogglAggregated,
+        days: Sequence[DayTotal] | None = None,
+        names: EntityNames | None = None,
     ) -> str:
-        return await asyncio.to_thread(self._toggl_summary, data, days)
+        return await asyncio.to_thread(self._toggl_summary, data, days, names)
 
     async def person_report(
         self,
@@ -175,7 +183,9 @@ class TemplateReportWriter:
     async def team_report(self, data: EnrichedData, digest: TeamDigest | None = None) -> str:
         return await asyncio.to_thread(self._team_report, data, digest)
 
-    def _toggl_summary(self, data: TogglAggregated, days: Sequence[DayTotal] | None) -> str:
+    def _toggl_summary(
+        self, data: TogglAggregated, days: Sequence[DayTotal] | None, names: EntityNames | None
+    ) -> str:
         users = data.users
         return self._render(
             "toggl_summary.md.j2",
@@ -186,7 +196,7 @@ class TemplateReportWriter:
             zone=days_label(users),
             stats=data.statistics,
             users=users,
-            entities=entity_totals(users),
+            entities=entity_totals(users, names=names),
             activities=activity_totals(users),
             types=type_shares(users),
             days=day_totals(users) if days is None else list(days),
@@ -215,7 +225,7 @@ class TemplateReportWriter:
         aggregated = data.aggregated
         users = aggregated.users
         index = index_entities(data.entities)
-        totals = entity_totals(users, index)
+        totals = entity_totals(users, index, digest.names if digest else None)
         insights = team_insights(data, self.settings) if digest is None else digest.findings()
         start, end = aggregated.start_date, aggregated.end_date
         statuses = [index[(t.type_key, t.public_id)].status for t in totals if t.entity]

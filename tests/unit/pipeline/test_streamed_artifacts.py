@@ -16,7 +16,7 @@ from volt_agent.domain.aggregation import aggregate
 from volt_agent.domain.models import RawTogglData, TimeEntry
 from volt_agent.domain.parsing import DescriptionParser
 from volt_agent.domain.rounding import RoundingPolicy, round_aggregate
-from volt_agent.pipeline.aggregate_step import aggregate_run
+from volt_agent.pipeline.aggregate_step import aggregate_run, toggl_view
 from volt_agent.pipeline.enriched_file import enriched_chunks
 from volt_agent.pipeline.offload import (
     item_text,
@@ -32,6 +32,7 @@ from volt_agent.reporting.digest import slim_user, team_digest
 from volt_agent.reporting.exports import ENTRIES_CSV, entries_csv
 from volt_agent.reporting.insights import InsightSettings
 from volt_agent.reporting.views import day_totals
+from volt_agent.reporting.writer import TemplateReportWriter
 from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.run_folder import RAW_TOGGL, TOGGL_AGGREGATED, RunFolder
 
@@ -186,3 +187,31 @@ async def test_the_team_pass_digests_people_as_the_reports_show_them(
     assert team.aggregated.users == [slim_user(u) for u in rounded.aggregated.users]
     assert team.digest == team_digest(rounded, settings)
     assert folder.read_bytes(ENTRIES_CSV) == entries_csv(whole, policy)
+
+
+@pytest.mark.parametrize("policy", [RoundingPolicy("none"), RoundingPolicy("up", 15)])
+async def test_the_toggl_summary_of_the_view_names_entities_as_the_full_people(
+    tmp_path: Path, policy: RoundingPolicy
+) -> None:
+    """Each entry names its entity differently and several people track each entity: the
+    earliest entry across people names it, which the slim people of the view cannot tell."""
+    folder = RunFolder(tmp_path, "r")
+    raw = raw_of(600, users=7)
+    rows = [
+        e.model_copy(update={"description": f"Step {e.id} #{e.id % 13} [Scrum] [Task] [Core]"})
+        for e in raw.entries
+    ]
+    raw = raw.model_copy(update={"entries": rows})
+    await save_model(folder, RAW_TOGGL, raw)
+    parser = DescriptionParser(ParsingSettings())
+    full = round_aggregate(
+        aggregate(raw.entries, raw.users, raw.start_date, raw.end_date, parser), policy
+    )
+    people, view = aggregate_run(folder, parser, policy)
+    writer = TemplateReportWriter()
+    expected = await writer.toggl_summary(full)
+    assert await writer.toggl_summary(view.aggregated, view.days, view.names) == expected
+    assert await writer.toggl_summary(view.aggregated, view.days) != expected
+    assert view.names[("Scrum/Task", "1")] == "Step 1"
+    # a worker that did not aggregate the run makes the same view from the slices
+    assert toggl_view(people.people(), people.head, policy) == view

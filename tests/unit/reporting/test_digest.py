@@ -7,6 +7,7 @@ two weeks) and the hand-made fixture run with entries whose findings only later 
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -24,7 +25,13 @@ from volt_agent.domain.models import (
 )
 from volt_agent.domain.rounding import RoundingPolicy, round_aggregate
 from volt_agent.domain.schedule import Schedule
-from volt_agent.reporting.digest import DigestBuilder, TeamDigest, slim_user, team_digest
+from volt_agent.reporting.digest import (
+    DigestBuilder,
+    RoundedDigest,
+    TeamDigest,
+    slim_user,
+    team_digest,
+)
 from volt_agent.reporting.html import render_html_report
 from volt_agent.reporting.insights import (
     InsightSettings,
@@ -35,7 +42,7 @@ from volt_agent.reporting.insights import (
 from volt_agent.reporting.llm import LlmReportWriter
 from volt_agent.reporting.llm_context import team_context, toggl_context
 from volt_agent.reporting.llm_usage import collect_telemetry
-from volt_agent.reporting.views import DayTally, day_totals, entity_totals
+from volt_agent.reporting.views import DayTally, NameTally, day_totals, entity_totals
 from volt_agent.reporting.writer import TemplateReportWriter
 from volt_agent.sandbox.workspace import WorkspaceSpec, generate_workspace
 
@@ -135,21 +142,37 @@ def run(request: pytest.FixtureRequest) -> EnrichedData:
     return RUNS[request.param]()
 
 
-def test_a_slim_user_keeps_the_earliest_entry_of_each_group_and_every_total() -> None:
+def test_a_slim_user_keeps_no_entries_and_every_total() -> None:
     user = next(u for u in fixture_run().aggregated.users if u.user_name == "Anna Schmidt")
     slim = slim_user(user)
     groups: list[MatchedEntity | UnmatchedActivity] = [*user.matched, *user.unmatched]
     slim_groups: list[MatchedEntity | UnmatchedActivity] = [*slim.matched, *slim.unmatched]
     assert sum(len(g.entries) for g in groups) > len(groups)
-    assert [g.entries for g in slim_groups] == [g.entries[:1] for g in groups]
-    assert [(g.seconds, g.entry_count) for g in slim_groups] == [
-        (g.seconds, g.entry_count) for g in groups
+    assert all(g.entries == [] for g in slim_groups)
+    assert [g.model_dump(exclude={"entries"}) for g in slim_groups] == [
+        g.model_dump(exclude={"entries"}) for g in groups
     ]
     assert slim.model_dump(exclude={"matched", "unmatched"}) == user.model_dump(
         exclude={"matched", "unmatched"}
     )
     assert slim.matched[0].model_fields_set == user.matched[0].model_fields_set
-    assert entity_totals([slim]) == entity_totals([user])
+    names = NameTally()
+    names.add(user)
+    assert entity_totals([slim], names=names.names()) == entity_totals([user])
+
+
+def test_slim_people_share_their_repeated_strings() -> None:
+    """Also those of people read back from pickles (as ``PersonSlices`` keeps them), which
+    ``model_copy`` alone would leave as copies of their own."""
+    users = fixture_run().aggregated.users
+    slim = [slim_user(pickle.loads(pickle.dumps(u))) for u in users]  # noqa: S301 - our own
+    tasks = [m for u in slim for m in u.matched if m.entity_id == "123"]
+    assert len(tasks) == 2
+    for field in ("entity_id", "database", "entity_type", "project", "name"):
+        assert getattr(tasks[0], field) is getattr(tasks[1], field), field
+    standups = [a for u in slim for a in u.unmatched if a.description == "Daily standup"]
+    assert len(standups) == 3
+    assert standups[0].description is standups[1].description is standups[2].description
 
 
 @pytest.mark.parametrize("settings", SETTINGS_CASES)
@@ -264,3 +287,76 @@ async def test_llm_writer_asks_and_writes_the_same_from_slim_people_and_digest(
     assert reports[0] == reports[1]
     assert prompts[0] == prompts[1]
     assert "Busy days." in reports[0][0]
+
+
+REF_500 = "#500 [Scrum] [Task] [Moneyball]"
+NAME_CASES = {
+    # Boris (first in report order) starts on #500 after Anna: Anna's name wins
+    "earliest person later in report order": (
+        [
+            entry(40, 20, f"Later text {REF_500}", 3600, 5),
+            entry(41, 10, f"Early text {REF_500}", 600, 1),
+        ],
+        "Early text",
+    ),
+    # both start on #500 at once: the smaller entry id (Anna's) wins, not the report order
+    "tie broken by entry id": (
+        [
+            entry(41, 20, f"Boris text {REF_500}", 3600, 1),
+            entry(40, 10, f"Anna text {REF_500}", 600, 1),
+        ],
+        "Anna text",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NAME_CASES))
+async def test_an_entity_fibery_did_not_name_is_named_after_the_earliest_entry_across_people(
+    case: str,
+) -> None:
+    extra, name = NAME_CASES[case]
+    data = aggregate([*ENTRIES, *extra], USERS, START, END)
+    assert [u.user_name for u in data.users][:2] == ["Boris Petrov", "Anna Schmidt"]
+    missing = EnrichedEntity(type_key="Scrum/Task", public_id="500", status="not_found")
+    run = EnrichedData(aggregated=data, entities=[*ENTITIES, missing])
+    slim, digest = built(run, CONFIGURED)
+    key = ("Scrum/Task", "500")
+    assert digest.names[key] == name
+    index = index_entities(run.entities)
+    users, slim_users = data.users, slim.aggregated.users
+    expected = entity_totals(users, index)
+    assert next(t.name for t in expected if t.public_id == "500") == name
+    assert entity_totals(slim_users, index, digest.names) == expected
+    # slim people alone only know the first group in report order: Boris's
+    alone = entity_totals(slim_users, index)
+    assert next(t.name for t in alone if t.public_id == "500") != name
+    writer = TemplateReportWriter(CONFIGURED)
+    report = await writer.team_report(run)
+    assert name in report
+    assert await writer.team_report(slim, digest) == report
+    html = render_html_report(run, CONFIGURED)
+    assert render_html_report(slim, CONFIGURED, digest=digest) == html
+    assert team_context(slim, CONFIGURED, digest) == team_context(run, CONFIGURED)
+    summary = await writer.toggl_summary(data)
+    assert name in summary
+    assert await writer.toggl_summary(slim.aggregated, digest.days, digest.names) == summary
+    assert toggl_context(slim.aggregated, digest.days, digest.names) == toggl_context(data)
+
+
+@pytest.mark.parametrize("policy", [RoundingPolicy(), RoundingPolicy("up", 15)])
+def test_counting_people_whose_slim_form_the_caller_holds_digests_as_adding_them(
+    policy: RoundingPolicy,
+) -> None:
+    data = fixture_run()
+    users = data.aggregated.users
+    head = data.aggregated.model_copy(update={"users": [slim_user(u) for u in users]})
+
+    def builder() -> RoundedDigest:
+        index = index_entities(data.entities)
+        return RoundedDigest(policy, DigestBuilder(entities=index, settings=CONFIGURED))
+
+    added, counted = builder(), builder()
+    for user in users:
+        added.add(user)
+        counted.count(user)
+    assert counted.finish(head) == added.finish(head)
