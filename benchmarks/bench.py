@@ -304,7 +304,9 @@ def original_for(workload: Workload, sims: Simulators, folder: Path, run_id: str
     )
 
 
-def bench(workload: Workload, server: DevServer, use_fake_llm: bool) -> dict[str, Any]:
+def bench(
+    workload: Workload, server: DevServer, use_fake_llm: bool, results_dir: Path = RESULTS_DIR
+) -> dict[str, Any]:
     log(f"{workload.name}: generating {workload.users} users x {workload.days} days")
     workspace = generate_workspace(workload.spec)
     toggl_options, fibery_options = simulator_options()
@@ -363,7 +365,7 @@ def bench(workload: Workload, server: DevServer, use_fake_llm: bool) -> dict[str
         llm_calls=llm_calls,
         resources=resources,
     )
-    return assemble(workload, measured, original, peer)
+    return assemble(workload, measured, original, peer, results_dir=results_dir)
 
 
 def peer_for(workload: Workload, sims: Simulators) -> PeerResult:
@@ -394,9 +396,15 @@ class Measured:
 
 
 def assemble(
-    workload: Workload, m: Measured, original: OriginalResult, peer: PeerResult | None = None
+    workload: Workload,
+    m: Measured,
+    original: OriginalResult,
+    peer: PeerResult | None = None,
+    *,
+    results_dir: Path = RESULTS_DIR,
 ) -> dict[str, Any]:
-    """The results file of one workload, targets checked."""
+    """The results file of one workload, targets checked (org2's against the org results
+    in ``results_dir``)."""
     run_id, wall, code, history, llm_calls = m.run_id, m.wall, m.exit_code, m.history, m.llm_calls
     toggl_stats, fibery_stats = m.toggl_stats, m.fibery_stats
     cli_rss, worker_rss = m.cli_rss, m.worker_rss
@@ -458,7 +466,7 @@ def assemble(
         page_cap=workload.page_cap,
         documents_cap=workload.documents_cap,
     )
-    result["targets"] = [t.as_dict() for t in targets_for(workload.name, result)]
+    result["targets"] = [t.as_dict() for t in targets_for(workload.name, result, results_dir)]
     return result
 
 
@@ -523,7 +531,12 @@ def main(argv: list[str] | None = None) -> int:
                 kwargs = {"use_fake_llm": args.llm == "fake", "results_dir": args.results_dir}
                 failed |= not variants[name](server, **kwargs)
                 continue
-            result = bench(WORKLOADS[name], server, use_fake_llm=args.llm == "fake")
+            result = bench(
+                WORKLOADS[name],
+                server,
+                use_fake_llm=args.llm == "fake",
+                results_dir=args.results_dir,
+            )
             write_json(args.results_dir / f"{name}.json", result)
             for line in summary(result):
                 print(line, flush=True)

@@ -39,14 +39,17 @@ class Target:
         return {**asdict(self), "passed": self.passed}
 
 
-def targets_for(workload: str, result: dict[str, Any]) -> list[Target]:
-    """The issue's targets that apply to ``workload`` (the request formula for every one)."""
+def targets_for(
+    workload: str, result: dict[str, Any], results_dir: Path | None = None
+) -> list[Target]:
+    """The issue's targets that apply to ``workload`` (the request formula for every one);
+    org2's memory growth is against the org results in ``results_dir``."""
     pipeline = result["pipeline"]
     requests = [Target(*target) for target in request_targets(workload, result)]
     if workload in ("small", "team"):
         return [*time_targets(workload, result), *requests]
     if workload == "org2":
-        return [*memory_targets(workload, pipeline), *requests]
+        return [*memory_targets(workload, pipeline, results_dir), *requests]
     if workload == "org":
         return [
             *memory_targets(workload, pipeline),
@@ -105,7 +108,8 @@ def memory_targets(
     workload: str, pipeline: dict[str, Any], results_dir: Path | None = None
 ) -> list[Target]:
     """Issue 12's memory targets of ``org`` and ``org2``; org2's limit comes from the org
-    results file (``benchmarks/results/org.json``), left out when there is none yet."""
+    results file in ``results_dir`` (default ``benchmarks/results/org.json``), left out when
+    there is none yet."""
     worker = pipeline["worker_peak_rss_mib"]
     if workload == "org":
         return [

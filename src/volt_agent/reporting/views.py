@@ -30,13 +30,13 @@ NO_PROJECT = "(no project)"
 LOCAL_DAYS = "each person's local days"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PersonTime:
     name: str
     seconds: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntityTotal:
     """Team-wide time on one entity; ``name`` is Fibery's when found, else the Toggl text."""
 
@@ -49,7 +49,7 @@ class EntityTotal:
     entity: EnrichedEntity | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActivityTotal:
     description: str
     seconds: int
@@ -57,7 +57,7 @@ class ActivityTotal:
     people: tuple[PersonTime, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Share:
     """Time of one group (entity type or project)."""
 
@@ -68,7 +68,7 @@ class Share:
     people_count: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DayTotal:
     """Time of entries starting on ``day``, a local day of each entry's owner."""
 
@@ -80,7 +80,7 @@ class DayTotal:
     people_count: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntityDetail:
     """One matched entity of a person with what Fibery said about it (``None``: not enriched)."""
 
@@ -93,7 +93,13 @@ class EntityDetail:
     comments: tuple[Comment, ...]
 
 
-def _people(seconds_by_person: dict[tuple[str, int], int]) -> tuple[PersonTime, ...]:
+def _people(times: list[tuple[str, int, int]]) -> tuple[PersonTime, ...]:
+    """``(name, user id, seconds)`` of each group, one per person and key as aggregation
+    makes them (summed all the same), as the people of a total, most time first."""
+    seconds_by_person: dict[tuple[str, int], int] = {}
+    for name, user_id, seconds in times:
+        person = (name, user_id)
+        seconds_by_person[person] = seconds_by_person.get(person, 0) + seconds
     ordered = sorted(seconds_by_person.items(), key=lambda kv: (-kv[1], kv[0]))
     return tuple(PersonTime(name, seconds) for (name, _), seconds in ordered)
 
@@ -102,7 +108,7 @@ def _first_entry(entries: list[EntryRef]) -> tuple[datetime, int] | None:
     return min(((r.start, r.id) for r in entries), default=None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PersonRow:
     """A person of the team report with the slug of their report and their top entity."""
 
@@ -178,16 +184,14 @@ def entity_totals(
     else found in the groups' entries."""
     seconds: dict[tuple[str, str], int] = defaultdict(int)
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    people: dict[tuple[str, str], dict[tuple[str, int], int]] = defaultdict(
-        lambda: defaultdict(int)
-    )
+    people: dict[tuple[str, str], list[tuple[str, int, int]]] = defaultdict(list)
     tally = NameTally()
     for user in users:
         for m in user.matched:
             key = matched_key(m)
             seconds[key] += m.seconds
             counts[key] += m.entry_count
-            people[key][(user.user_name, user.user_id)] += m.seconds
+            people[key].append((user.user_name, user.user_id, m.seconds))
             if names is None:
                 tally.note(key, _first_entry(m.entries), m.name)
     toggl_names = tally.names() if names is None else names
@@ -199,7 +203,7 @@ def entity_totals(
         if entity is not None and entity.status == "found" and entity.name:
             name = entity.name
         totals.append(
-            EntityTotal(key[0], key[1], name, total, counts[key], _people(people[key]), entity)
+            EntityTotal(key[0], key[1], name, total, counts[key], _people(people.pop(key)), entity)
         )
     totals.sort(key=lambda t: (-t.seconds, t.type_key, id_sort_key(t.public_id)))
     return totals
@@ -209,13 +213,13 @@ def activity_totals(users: Sequence[UserAggregate]) -> list[ActivityTotal]:
     """Unmatched time per cleaned description across people."""
     seconds: dict[str, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
-    people: dict[str, dict[tuple[str, int], int]] = defaultdict(lambda: defaultdict(int))
+    people: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     for user in users:
         for a in user.unmatched:
             seconds[a.description] += a.seconds
             counts[a.description] += a.entry_count
-            people[a.description][(user.user_name, user.user_id)] += a.seconds
-    totals = [ActivityTotal(d, s, counts[d], _people(people[d])) for d, s in seconds.items()]
+            people[a.description].append((user.user_name, user.user_id, a.seconds))
+    totals = [ActivityTotal(d, s, counts[d], _people(people.pop(d))) for d, s in seconds.items()]
     totals.sort(key=lambda t: (-t.seconds, t.description))
     return totals
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.report import memory_targets
+from benchmarks.report import memory_targets, targets_for
 
 
 def pipeline(worker: float, cli: float = 100.0) -> dict[str, float]:
@@ -30,3 +30,11 @@ def test_org2_is_compared_with_the_org_results(tmp_path: Path) -> None:
     assert (under.value, under.passed) == (1.297, True)
     assert (over.value, over.passed) == (1.303, False)
     assert memory_targets("team", pipeline(400.0), tmp_path) == []
+
+
+def test_an_org2_result_is_checked_against_the_org_run_in_its_own_results_dir(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "org.json").write_text(json.dumps({"pipeline": pipeline(200.0)}))
+    (target,) = targets_for("org2", {"pipeline": pipeline(270.0)}, tmp_path)[:1]
+    assert (target.name, target.value, target.passed) == ("worker peak RSS / org's", 1.35, False)
