@@ -9,8 +9,7 @@ aggregate and the ``TeamDigest``: the same text as from the full data. Pure.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,13 +23,14 @@ from volt_agent.reporting.insights import (
     EntityIndex,
     FindingPool,
     Insight,
+    InsightKind,
     InsightSettings,
     estimate_insights,
     index_entities,
-    rank_sorted,
     sort_insights,
     user_insights,
 )
+from volt_agent.reporting.packed_findings import PackedFindings, merge_sorted
 from volt_agent.reporting.views import DayTally, DayTotal, NameTally
 
 
@@ -60,19 +60,44 @@ class TeamDigest:
     Toggl name of each matched entity (``views.NameTally``, for ``entity_totals``)."""
 
     days: tuple[DayTotal, ...]
-    insights: tuple[Insight, ...] | None
+    packed: PackedFindings | None
+    """The findings, compressed (``None``: not computed)."""
     names: Mapping[tuple[str, str], str]
 
-    def findings(self) -> list[Insight]:
-        """The team findings; an error when this digest was built without them."""
-        if self.insights is None:
-            raise ValueError("a team report needs a digest built with insights=True")
-        return list(self.insights)
+    @property
+    def insights(self) -> tuple[Insight, ...] | None:
+        """Every finding in ``sort_insights`` order (unpacked on each call)."""
+        return None if self.packed is None else tuple(self.packed.in_sort_order())
 
-    @functools.cached_property
+    def findings(self) -> list[Insight]:
+        """The team findings in ``sort_insights`` order (unpacked on each call); an error
+        when this digest was built without them."""
+        return self._packed().in_sort_order()
+
+    @property
     def ranked(self) -> tuple[Insight, ...]:
-        """``rank_insights`` of the findings, ranked once for the Markdown and the page."""
-        return tuple(rank_sorted(self.findings()))
+        """``rank_insights`` of the findings (unpacked on each call)."""
+        return tuple(self._packed().ranked())
+
+    def finding_count(self) -> int:
+        return len(self._packed())
+
+    def kinds(self) -> tuple[tuple[InsightKind, int], ...]:
+        """``kind_counts`` of the findings."""
+        return self._packed().kinds
+
+    def top(self, limit: int) -> list[Insight]:
+        """The ``limit`` most important findings."""
+        return self._packed().top(limit)
+
+    def iter_ranked(self) -> Iterator[Insight]:
+        """The findings most important first, unpacked a chunk at a time."""
+        return self._packed().ranked()
+
+    def _packed(self) -> PackedFindings:
+        if self.packed is None:
+            raise ValueError("a team report needs a digest built with insights=True")
+        return self.packed
 
 
 class DigestBuilder:
@@ -94,7 +119,8 @@ class DigestBuilder:
         self._entities: EntityIndex = entities if entities is not None else {}
         self._settings = settings
         self._period = period
-        self._insights: list[Insight] | None = [] if insights else None
+        self._insights: list[list[Insight]] | None = [] if insights else None
+        """Each person's findings, in ``sort_insights`` order."""
         self._pool = FindingPool()
         self._days = DayTally()
         self._names = NameTally()
@@ -112,18 +138,16 @@ class DigestBuilder:
             found = user_insights(
                 user, self._entities, self._settings, self._period, pool=self._pool
             )
-            self._insights.extend(found)
+            self._insights.append(found)
 
     def finish(self, slim_users: Sequence[UserAggregate]) -> TeamDigest:
         """The digest; ``slim_users`` (every person added, slim or full) give the team-wide
         findings, which need each group's totals only."""
-        insights: tuple[Insight, ...] | None = None
+        packed: PackedFindings | None = None
         if self._insights is not None:
             team = estimate_insights(slim_users, self._entities, self._settings, pool=self._pool)
-            insights = tuple(sort_insights([*self._insights, *team]))
-        return TeamDigest(
-            days=tuple(self._days.totals()), insights=insights, names=self._names.names()
-        )
+            packed = PackedFindings.pack(merge_sorted([*self._insights, sort_insights(team)]))
+        return TeamDigest(days=tuple(self._days.totals()), packed=packed, names=self._names.names())
 
 
 class RoundedDigest:

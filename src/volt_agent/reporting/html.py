@@ -26,6 +26,7 @@ from volt_agent.reporting.html_charts import (
     donut,
 )
 from volt_agent.reporting.insights import (
+    Insight,
     InsightSettings,
     index_entities,
     rank_insights,
@@ -54,6 +55,23 @@ class Card:
 
 
 @dataclass(frozen=True)
+class FindingLines:
+    """``(severity, message)`` of each team finding, most important first: of ``ranked``, or
+    of the digest's findings, unpacked a chunk at a time on each pass (the page is
+    streamed: its tens of thousands of findings at org scale are never all in memory)."""
+
+    ranked: tuple[Insight, ...] = ()
+    digest: TeamDigest | None = None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        found = self.ranked if self.digest is None else self.digest.iter_ranked()
+        return ((i.severity, i.message) for i in found)
+
+    def __len__(self) -> int:
+        return len(self.ranked) if self.digest is None else self.digest.finding_count()
+
+
+@dataclass(frozen=True)
 class HtmlReport:
     title: str
     start: str
@@ -66,7 +84,7 @@ class HtmlReport:
     charts: tuple[BarChart | ColumnChart | Donut, ...]
     people: tuple[dict[str, Any], ...]
     entities: tuple[dict[str, Any], ...]
-    insights: tuple[tuple[str, str], ...]
+    insights: FindingLines
     rounding: str = ""
     """The rounding policy line ("" when hours are not rounded)."""
 
@@ -184,8 +202,10 @@ def build_report(
         }
         for t in top
     )
-    ranked = rank_insights(team_insights(data, settings)) if digest is None else digest.ranked
-    insights = tuple((i.severity, i.message) for i in ranked)
+    if digest is None:
+        insights = FindingLines(ranked=tuple(rank_insights(team_insights(data, settings))))
+    else:
+        insights = FindingLines(digest=digest)
     return HtmlReport(
         title="Team time report",
         start=aggregated.start_date.isoformat(),

@@ -352,7 +352,12 @@ def rank_insights(insights: Iterable[Insight]) -> list[Insight]:
 
 def rank_sorted(ordered: Iterable[Insight]) -> list[Insight]:
     """``rank_insights`` of findings already in ``sort_insights`` order (a stable sort)."""
-    return sorted(ordered, key=lambda i: (_SEVERITY_RANK[i.severity], -i.seconds))
+    return sorted(ordered, key=insight_rank_key)
+
+
+def insight_rank_key(insight: Insight) -> tuple[int, int]:
+    """What ``rank_sorted`` orders by: severity, then time involved descending."""
+    return (_SEVERITY_RANK[insight.severity], -insight.seconds)
 
 
 def kind_counts(insights: Iterable[Insight]) -> list[tuple[InsightKind, int]]:
@@ -381,19 +386,20 @@ def closing_unknown(data: EnrichedData, settings: InsightSettings | None = None)
 
 def sort_insights(insights: Iterable[Insight]) -> list[Insight]:
     """Kind (``KIND_ORDER``), then time descending, person, entity, message."""
+    return sorted(insights, key=insight_sort_key)
 
-    def key(i: Insight) -> tuple[object, ...]:
-        entity = i.entity
-        return (
-            _KIND_RANK[i.kind],
-            -i.seconds,
-            i.person or "",
-            entity.type_key if entity else "",
-            id_sort_key(entity.public_id) if entity else (0, 0, ""),
-            i.message,
-        )
 
-    return sorted(insights, key=key)
+def insight_sort_key(insight: Insight) -> tuple[object, ...]:
+    """What ``sort_insights`` orders by."""
+    entity = insight.entity
+    return (
+        _KIND_RANK[insight.kind],
+        -insight.seconds,
+        insight.person or "",
+        entity.type_key if entity else "",
+        id_sort_key(entity.public_id) if entity else (0, 0, ""),
+        insight.message,
+    )
 
 
 def _entity_insights(

@@ -226,7 +226,6 @@ class TemplateReportWriter:
         users = aggregated.users
         index = index_entities(data.entities)
         totals = entity_totals(users, index, digest.names if digest else None)
-        insights = team_insights(data, self.settings) if digest is None else digest.findings()
         start, end = aggregated.start_date, aggregated.end_date
         statuses = [index[(t.type_key, t.public_id)].status for t in totals if t.entity]
         return self._render(
@@ -253,16 +252,31 @@ class TemplateReportWriter:
             types=type_shares(users),
             projects=project_shares(users),
             people=person_rows(users, index),
-            insight_count=len(insights),
-            insight_kinds=[(KIND_TITLES[kind], n) for kind, n in kind_counts(insights)],
-            **_top_insights(insights, TEAM_TOP, digest.ranked if digest else None),
+            **_team_findings(data, self.settings, digest),
         )
 
 
-def _top_insights(
-    insights: list[Insight], limit: int, ranked: Sequence[Insight] | None = None
+def _team_findings(
+    data: EnrichedData, settings: InsightSettings, digest: TeamDigest | None
 ) -> dict[str, Any]:
-    """The ``limit`` most important findings and how many more ``report.html`` lists
-    (``ranked``: ``rank_insights(insights)`` when known already)."""
-    ranked = rank_insights(insights) if ranked is None else ranked
-    return {"insights": list(ranked[:limit]), "more_insights": len(ranked[limit:])}
+    """The team findings' count, kinds and most important ones (the digest's, unpacking only
+    those; without a digest computed from ``data``)."""
+    if digest is None:
+        insights = team_insights(data, settings)
+        count, kinds = len(insights), tuple(kind_counts(insights))
+        top = _top_insights(insights, TEAM_TOP)
+    else:
+        count, kinds = digest.finding_count(), digest.kinds()
+        found = digest.top(TEAM_TOP)
+        top = {"insights": found, "more_insights": count - len(found)}
+    return {
+        "insight_count": count,
+        "insight_kinds": [(KIND_TITLES[kind], n) for kind, n in kinds],
+        **top,
+    }
+
+
+def _top_insights(insights: list[Insight], limit: int) -> dict[str, Any]:
+    """The ``limit`` most important findings and how many more ``report.html`` lists."""
+    ranked = rank_insights(insights)
+    return {"insights": ranked[:limit], "more_insights": len(ranked[limit:])}

@@ -1,8 +1,9 @@
 """The team findings kept for the team report share what they repeat (issue 12, memory).
 
-A ``FindingPool`` (the ``DigestBuilder`` holds one) builds one ``EntityKey`` per entity, one
-object per equal name and duration, and each finding with a compact field dict; the findings
-must equal, dump and render exactly as those built one by one without it.
+A ``FindingPool`` (the ``DigestBuilder`` holds one while the team pass collects them) builds
+one ``EntityKey`` per entity, one object per equal name and duration, and each finding with a
+compact field dict; the findings must equal, dump and render exactly as those built one by one
+without it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from volt_agent.reporting.insights import (
     user_insights,
 )
 from volt_agent.reporting.llm_context import team_context
+from volt_agent.reporting.packed_findings import PackedFindings
 from volt_agent.reporting.writer import TemplateReportWriter
 
 from .test_digest import CONFIGURED, fixture_run, workspace_run
@@ -69,7 +71,7 @@ def findings(
 
 
 def test_pooled_findings_equal_dump_and_pickle_as_validated_ones(run: EnrichedData) -> None:
-    pooled = digest_of(run, CONFIGURED).findings()
+    pooled = findings(run, CONFIGURED, FindingPool())
     plain = findings(run, CONFIGURED, None)
     assert len({i.kind for i in plain}) >= 4
     assert pooled == plain
@@ -103,8 +105,8 @@ def test_pooled_findings_stay_frozen() -> None:
     assert found.seconds == 60
 
 
-def test_findings_of_a_digest_share_what_they_repeat(run: EnrichedData) -> None:
-    found = digest_of(run, CONFIGURED).findings()
+def test_findings_of_one_pool_share_what_they_repeat(run: EnrichedData) -> None:
+    found = findings(run, CONFIGURED, FindingPool())
     by: dict[str, defaultdict[object, set[int]]] = {
         field: defaultdict(set) for field in ("kind", "person", "entity", "entity_name", "seconds")
     }
@@ -136,16 +138,9 @@ def test_two_findings_of_one_kind_share_their_kind_and_of_one_entity_their_key()
     assert pool.key("Scrum/Task", "8") is not one.entity
 
 
-def test_ranked_holds_the_digest_findings_themselves(run: EnrichedData) -> None:
-    digest = digest_of(run, CONFIGURED)
-    assert digest.insights is not None
-    assert digest.ranked is digest.ranked
-    assert sorted(map(id, digest.ranked)) == sorted(map(id, digest.insights))
-
-
 async def test_reports_from_pooled_findings_are_the_same_text(run: EnrichedData) -> None:
     digest = digest_of(run, CONFIGURED)
-    plain = dataclasses.replace(digest, insights=tuple(findings(run, CONFIGURED, None)))
+    plain = dataclasses.replace(digest, packed=PackedFindings.pack(findings(run, CONFIGURED, None)))
     assert plain.ranked == digest.ranked
     writer = TemplateReportWriter(CONFIGURED)
     assert await writer.team_report(run, digest) == await writer.team_report(run, plain)
