@@ -636,7 +636,7 @@ class PipelineActivities:
     async def _team_report(self, folder: RunFolder) -> ReportResult:
         store = self._store(folder)
         people = await asyncio.to_thread(store.slices)
-        index = await asyncio.to_thread(store.team_index)
+        index = await asyncio.to_thread(store.team_index, (self._insights.estimate_field,))
         entities = list(index.values())
         policy = self._rounding
         bom = self._settings.reports.csv_bom

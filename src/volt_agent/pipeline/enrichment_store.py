@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from pydantic import Field
@@ -197,19 +197,20 @@ class EnrichmentStore:
                 self._index = index
             return self._index
 
-    def team_index(self) -> EntityIndex:
-        """The index for the team report, the run's last reader of it: each entity without
-        its description and comments (which only the person reports and ``enriched_data.json``
-        show) replaces the full one as it is made, so those texts are freed before the team
-        report builds its tables. Kept for ``release``; the full index is forgotten, so a
-        later ``index()`` (a retry) reads the batch files again."""
+    def team_index(self, fields: Collection[str] = ()) -> EntityIndex:
+        """The index for the team report, the run's last reader of it: each entity with only
+        what a team report reads (``for_team``: no description, comments or fields but
+        ``fields``) replaces the full one as it is made, so the rest is freed before the team
+        report builds its tables. Kept for ``release``; the full index and the plan are
+        forgotten, so a later ``index()`` (a retry) reads the files again."""
         full = self.index()
         with self._loading:
             if self._index is full:
-                self._index = None
+                self._index = self._plan = None
+            self._toggl_view = None  # the Toggl report is written
         team: EntityIndex = {}
         for key in list(full):
-            team[key] = without_texts(full.pop(key))
+            team[key] = for_team(full.pop(key), fields)
         with self._loading:
             self._team_index = team
         return team
@@ -238,11 +239,13 @@ class EnrichmentStore:
         return {key: dict(sorted(c.items())) for key, c in sorted(counts.items())}
 
 
-def without_texts(entity: EnrichedEntity) -> EnrichedEntity:
-    """``entity`` without its description and comment list (``comment_count`` kept)."""
-    if not entity.description and not entity.comments:
+def for_team(entity: EnrichedEntity, fields: Collection[str] = ()) -> EnrichedEntity:
+    """``entity`` as a team report reads it: without its description, comment list and
+    fields other than ``fields`` (the estimate's); ``comment_count`` kept."""
+    kept = {name: value for name, value in entity.fields.items() if name in fields}
+    if not entity.description and not entity.comments and len(kept) == len(entity.fields):
         return entity
-    slim = entity.model_copy(update={"description": "", "comments": []})
+    slim = entity.model_copy(update={"description": "", "comments": [], "fields": kept})
     share_fields_set(slim)
     return slim
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from volt_agent.domain.models import Comment, EnrichedEntity, TogglAggregated, UserAggregate
-from volt_agent.pipeline.enrichment_store import EnrichmentStore, batch_file, without_texts
+from volt_agent.pipeline.enrichment_store import EnrichmentStore, batch_file, for_team
 from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.run_folder import TOGGL_AGGREGATED, RunFolder
 
@@ -70,26 +70,27 @@ def test_a_broken_batch_file_is_one_line_naming_it(tmp_path: Path) -> None:
     assert len(store.index()) == 2  # loaded before the file broke: kept by that store
 
 
-def test_the_team_index_drops_descriptions_and_comments_and_the_store_reads_them_again(
+def test_the_team_index_drops_texts_and_other_fields_and_the_store_reads_them_again(
     tmp_path: Path,
 ) -> None:
     store = store_with_two_batches(tmp_path)
     full = {key: e.model_copy(update={"description": "text"}) for key, e in store.index().items()}
     store.save_batch(TYPE, 0, [full[(TYPE, "1")]])
     store.save_batch(TYPE, 1, [full[(TYPE, "2")]])
-    team = store.team_index()
+    team = store.team_index(fields=("days", "absent"))
     assert list(team) == [(TYPE, "1"), (TYPE, "2")]
     for key, kept in team.items():
         assert (kept.description, kept.comments, kept.comment_count) == ("", [], 1)
-        assert kept.model_dump(exclude={"description", "comments"}) == full[key].model_dump(
-            exclude={"description", "comments"}
-        )
+        assert kept.fields == {"days": int(key[1])}  # the estimate's field only
+        texts = {"description", "comments", "fields"}
+        assert kept.model_dump(exclude=texts) == full[key].model_dump(exclude=texts)
     assert store.index() == full  # a later reader (a retry) gets the files' entities
 
 
-def test_an_entity_without_texts_is_kept_as_it_is() -> None:
-    bare = entity("1").model_copy(update={"comments": []})
-    assert without_texts(bare) is bare
+def test_an_entity_with_nothing_to_drop_is_kept_as_it_is() -> None:
+    bare = entity("1").model_copy(update={"comments": [], "fields": {"days": 1}})
+    assert for_team(bare, ("days",)) is bare
+    assert for_team(bare).fields == {}
 
 
 def test_dropped_entries_are_read_again_by_a_later_caller(tmp_path: Path) -> None:
