@@ -17,6 +17,7 @@ from volt_agent.domain.models import (
     EnrichedData,
     TogglAggregated,
     UserAggregate,
+    compact_copy,
 )
 from volt_agent.domain.rounding import RoundingPolicy, round_user, with_rounded_users
 from volt_agent.reporting.insights import (
@@ -36,19 +37,20 @@ from volt_agent.reporting.views import DayTally, DayTotal, NameTally
 
 def slim_user(user: UserAggregate) -> UserAggregate:
     """``user`` with each matched and unmatched group keeping no entries; totals, counts and
-    names unchanged. Its strings are shared (``model_post_init``, which ``model_copy``
-    skips): a person read back from a pickle has copies of its own."""
+    names unchanged, in compact dicts (``compact_copy``: a run keeps tens of thousands of
+    slim groups). Its strings are shared (``model_post_init``, which copying skips): a
+    person read back from a pickle has copies of its own."""
     matched = []
     for m in user.matched:
-        group = m.model_copy(update={"entries": []})
+        group = compact_copy(m, {"entries": []})
         group.model_post_init(None)
         matched.append(group)
     unmatched = []
     for a in user.unmatched:
-        activity = a.model_copy(update={"entries": []})
+        activity = compact_copy(a, {"entries": []})
         activity.model_post_init(None)
         unmatched.append(activity)
-    slim = user.model_copy(update={"matched": matched, "unmatched": unmatched})
+    slim = compact_copy(user, {"matched": matched, "unmatched": unmatched})
     slim.model_post_init(None)
     return slim
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import ConfigDict, computed_field
 
 from volt_agent.domain.aggregation import UNKNOWN_TYPE
 from volt_agent.domain.closing import closing_known, tracked_after_closing
@@ -24,6 +24,7 @@ from volt_agent.domain.models import (
     UnmatchedActivity,
     UserAggregate,
     hours,
+    model_of_attributes,
     share_fields_set,
 )
 from volt_agent.domain.parsing import id_sort_key
@@ -160,35 +161,8 @@ class Insight(DerivedModel):
         share_fields_set(self)
 
 
-_M = TypeVar("_M", bound=BaseModel)
-_FIELDS_SETS: dict[type[BaseModel], set[str]] = {}
-
-
-def _trusted(model_type: type[_M], values: object) -> _M:
-    """A ``model_type`` whose fields are the attributes of ``values`` (every field, set in
-    field order), unvalidated: for values our own typed code built, as ``model_construct``
-    would but for less than half a validated construction's time. Its ``model_post_init``
-    is not called: for ``Insight`` and ``EntityKey`` it only shares the fields-set, as
-    done here. Its ``__dict__`` is that of ``values``, a plain object: CPython keeps such
-    attributes in a table whose keys all instances of the class share, so the dict holds
-    only the values (128 bytes for a finding's seven fields; a model's own dict has 272).
-    It equals, dumps and pickles as a validated one."""
-    fields_set = _FIELDS_SETS.get(model_type)
-    if fields_set is None:
-        probe = model_type.__new__(model_type)
-        object.__setattr__(probe, "__pydantic_fields_set__", set(model_type.model_fields))
-        share_fields_set(probe)
-        fields_set = _FIELDS_SETS.setdefault(model_type, probe.__pydantic_fields_set__)
-    model = model_type.__new__(model_type)
-    object.__setattr__(model, "__dict__", values.__dict__)
-    object.__setattr__(model, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
-    return model
-
-
 class _InsightValues:
-    """An ``Insight``'s fields, for ``_trusted``: set each, in field order."""
+    """An ``Insight``'s fields, for ``model_of_attributes``: set each, in field order."""
 
     kind: InsightKind
     message: str
@@ -200,7 +174,7 @@ class _InsightValues:
 
 
 class _KeyValues:
-    """An ``EntityKey``'s fields, for ``_trusted``: set each, in field order."""
+    """An ``EntityKey``'s fields, for ``model_of_attributes``: set each, in field order."""
 
     type_key: str
     public_id: str
@@ -240,8 +214,9 @@ _UNSHARED = _Findings()
 class FindingPool(_Findings):
     """Builds the findings a run keeps (a team report at org scale has over ten thousand)
     small: one ``EntityKey`` per entity, one object per equal entity name and duration,
-    and each finding and key a ``_trusted`` model. They equal, dump and render as findings
-    built without a pool, for less time; one person's report, which keeps none, uses none.
+    and each finding and key made by ``model_of_attributes``. They equal, dump and render
+    as findings built without a pool, for less time; one person's report, which keeps none,
+    uses none.
     """
 
     def __init__(self) -> None:
@@ -255,7 +230,7 @@ class FindingPool(_Findings):
             values = _KeyValues()
             values.type_key = type_key
             values.public_id = public_id
-            shared = _trusted(EntityKey, values)
+            shared = model_of_attributes(EntityKey, values)
             self._keys[type_key, public_id] = shared
         return shared
 
@@ -281,7 +256,7 @@ class FindingPool(_Findings):
             None if entity_name is None else names.setdefault(entity_name, entity_name)
         )
         values.seconds = self._seconds.setdefault(seconds, seconds)
-        return _trusted(Insight, values)
+        return model_of_attributes(Insight, values)
 
 
 def index_entities(entities: Iterable[EnrichedEntity]) -> dict[tuple[str, str], EnrichedEntity]:
