@@ -19,7 +19,7 @@ import pytest
 from pydantic import ValidationError
 
 from volt_agent.domain.models import EnrichedData, EntityKey
-from volt_agent.reporting.digest import DigestBuilder, TeamDigest
+from volt_agent.reporting.digest import team_digest
 from volt_agent.reporting.html import render_html_report
 from volt_agent.reporting.insights import (
     FindingPool,
@@ -42,18 +42,6 @@ RUNS: dict[str, Callable[[], EnrichedData]] = {"workspace": workspace_run, "fixt
 @pytest.fixture(params=sorted(RUNS))
 def run(request: pytest.FixtureRequest) -> EnrichedData:
     return RUNS[request.param]()
-
-
-def digest_of(data: EnrichedData, settings: InsightSettings) -> TeamDigest:
-    aggregated = data.aggregated
-    builder = DigestBuilder(
-        entities=index_entities(data.entities),
-        settings=settings,
-        period=(aggregated.start_date, aggregated.end_date),
-    )
-    for user in aggregated.users:
-        builder.add(user)
-    return builder.finish(aggregated.users)
 
 
 def findings(
@@ -139,7 +127,7 @@ def test_two_findings_of_one_kind_share_their_kind_and_of_one_entity_their_key()
 
 
 async def test_reports_from_pooled_findings_are_the_same_text(run: EnrichedData) -> None:
-    digest = digest_of(run, CONFIGURED)
+    digest = team_digest(run, CONFIGURED)
     plain = dataclasses.replace(digest, packed=PackedFindings.pack(findings(run, CONFIGURED, None)))
     assert plain.ranked == digest.ranked
     writer = TemplateReportWriter(CONFIGURED)

@@ -9,6 +9,7 @@ import pytest
 
 from volt_agent.domain.models import EnrichedData
 from volt_agent.reporting import packed_findings
+from volt_agent.reporting.digest import team_digest
 from volt_agent.reporting.insights import (
     FindingPool,
     Insight,
@@ -21,7 +22,7 @@ from volt_agent.reporting.insights import (
 from volt_agent.reporting.packed_findings import PackedFindings, merge_sorted
 
 from .test_digest import CONFIGURED, workspace_run
-from .test_finding_pool import digest_of, findings
+from .test_finding_pool import findings
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def test_a_digest_gives_back_its_findings_in_both_orders(
     run: EnrichedData, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(packed_findings, "CHUNK", 7)  # many chunks, a short last one
-    digest = digest_of(run, CONFIGURED)
+    digest = team_digest(run, CONFIGURED)
     plain = findings(run, CONFIGURED, None)
     assert len(plain) > 3 * 7
     assert digest.packed is not None
@@ -55,7 +56,7 @@ def test_no_findings_pack_to_nothing() -> None:
 
 
 def test_a_digest_without_findings_says_so() -> None:
-    digest = digest_of(workspace_run(), CONFIGURED)
+    digest = team_digest(workspace_run(), CONFIGURED)
     without = type(digest)(days=digest.days, packed=None, names=digest.names)
     assert without.insights is None
     with pytest.raises(ValueError, match="insights=True"):
