@@ -72,7 +72,7 @@ class PackedFindings:
     def pack(cls, ordered: Sequence[Insight]) -> PackedFindings:
         """Findings in ``sort_insights`` order."""
         by_rank = sorted(range(len(ordered)), key=lambda i: insight_rank_key(ordered[i]))
-        sort_order = array("L", bytes(array("L").itemsize * len(by_rank)))
+        sort_order = array("L", [0]) * len(by_rank)
         for rank, position in enumerate(by_rank):
             sort_order[position] = rank
         chunks = tuple(
