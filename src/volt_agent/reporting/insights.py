@@ -23,8 +23,8 @@ from volt_agent.domain.models import (
     MatchedEntity,
     UnmatchedActivity,
     UserAggregate,
+    compact_model,
     hours,
-    model_of_attributes,
     share_fields_set,
 )
 from volt_agent.domain.parsing import id_sort_key
@@ -161,63 +161,11 @@ class Insight(DerivedModel):
         share_fields_set(self)
 
 
-class _InsightValues:
-    """An ``Insight``'s fields, for ``model_of_attributes``: set each, in field order."""
-
-    kind: InsightKind
-    message: str
-    person: str | None
-    user_id: int | None
-    entity: EntityKey | None
-    entity_name: str | None
-    seconds: int
-
-
-class _KeyValues:
-    """An ``EntityKey``'s fields, for ``model_of_attributes``: set each, in field order."""
-
-    type_key: str
-    public_id: str
-
-
-class _Findings:
-    """Builds findings and their entity keys, each a new, validated object."""
-
-    def key(self, type_key: str, public_id: str) -> EntityKey:
-        return EntityKey(type_key=type_key, public_id=public_id)
-
-    def insight(
-        self,
-        kind: InsightKind,
-        message: str,
-        *,
-        person: str | None = None,
-        user_id: int | None = None,
-        entity: EntityKey | None = None,
-        entity_name: str | None = None,
-        seconds: int = 0,
-    ) -> Insight:
-        return Insight(
-            kind=kind,
-            message=message,
-            person=person,
-            user_id=user_id,
-            entity=entity,
-            entity_name=entity_name,
-            seconds=seconds,
-        )
-
-
-_UNSHARED = _Findings()
-
-
-class FindingPool(_Findings):
-    """Builds the findings a run keeps (a team report at org scale has over ten thousand)
-    small: one ``EntityKey`` per entity, one object per equal entity name and duration,
-    and each finding and key made by ``model_of_attributes``. They equal, dump and render
-    as findings built without a pool, for less time; one person's report, which keeps none,
-    uses none.
-    """
+class FindingPool:
+    """Builds findings small: one ``EntityKey`` per entity, one object per equal entity name
+    and duration, and each finding and key made by ``compact_model`` (a team report at org
+    scale keeps over ten thousand). They equal, dump and render as validated findings, for
+    less time. A caller keeping the findings of many people shares one pool."""
 
     def __init__(self) -> None:
         self._keys: dict[tuple[str, str], EntityKey] = {}
@@ -227,10 +175,7 @@ class FindingPool(_Findings):
     def key(self, type_key: str, public_id: str) -> EntityKey:
         shared = self._keys.get((type_key, public_id))
         if shared is None:
-            values = _KeyValues()
-            values.type_key = type_key
-            values.public_id = public_id
-            shared = model_of_attributes(EntityKey, values)
+            shared = compact_model(EntityKey, {"type_key": type_key, "public_id": public_id})
             self._keys[type_key, public_id] = shared
         return shared
 
@@ -245,18 +190,22 @@ class FindingPool(_Findings):
         entity_name: str | None = None,
         seconds: int = 0,
     ) -> Insight:
-        values = _InsightValues()
-        values.kind = kind
-        values.message = message
-        values.person = person
-        values.user_id = user_id
-        values.entity = entity
-        names = self._names
-        values.entity_name = (
-            None if entity_name is None else names.setdefault(entity_name, entity_name)
+        return compact_model(
+            Insight,
+            {
+                "kind": kind,
+                "message": message,
+                "person": person,
+                "user_id": user_id,
+                "entity": entity,
+                "entity_name": (
+                    None
+                    if entity_name is None
+                    else self._names.setdefault(entity_name, entity_name)
+                ),
+                "seconds": self._seconds.setdefault(seconds, seconds),
+            },
         )
-        values.seconds = self._seconds.setdefault(seconds, seconds)
-        return model_of_attributes(Insight, values)
 
 
 def index_entities(entities: Iterable[EnrichedEntity]) -> dict[tuple[str, str], EnrichedEntity]:
@@ -307,7 +256,7 @@ def user_insights(
     A caller keeping the findings of many people builds them with one ``pool``.
     """
     settings = settings or InsightSettings()
-    findings = _UNSHARED if pool is None else pool
+    findings = FindingPool() if pool is None else pool
     found: list[Insight] = []
     for matched in user.matched:
         entity = entities.get(matched_key(matched))
@@ -316,7 +265,7 @@ def user_insights(
     found.extend(_share_insights(user, settings, findings))
     found.extend(_long_entries(user, entities, settings, findings))
     if settings.schedule is not None and period is not None:
-        found.extend(schedule_insights(user, settings.schedule, *period, pool=pool))
+        found.extend(schedule_insights(user, settings.schedule, *period, pool=findings))
     return sort_insights(found)
 
 
@@ -382,7 +331,7 @@ def _entity_insights(
     matched: MatchedEntity,
     entity: EnrichedEntity,
     settings: InsightSettings,
-    findings: _Findings,
+    findings: FindingPool,
 ) -> list[Insight]:
     name = truncate(display_name(matched, entity), _NAME_LIMIT)
     ref = f"{entity_ref(*matched_key(matched))} {name}"
@@ -442,7 +391,7 @@ def _is_assignee(user: UserAggregate, entity: EnrichedEntity) -> bool:
 
 
 def _share_insights(
-    user: UserAggregate, settings: InsightSettings, findings: _Findings
+    user: UserAggregate, settings: InsightSettings, findings: FindingPool
 ) -> list[Insight]:
     total = user.total_seconds
     if total <= 0:
@@ -473,7 +422,7 @@ def _share_insights(
 
 
 def _long_entries(
-    user: UserAggregate, entities: EntityIndex, settings: InsightSettings, findings: _Findings
+    user: UserAggregate, entities: EntityIndex, settings: InsightSettings, findings: FindingPool
 ) -> list[Insight]:
     over = fmt_hours(settings.long_entry_seconds)
     found: list[Insight] = []
@@ -503,7 +452,7 @@ def _long_entries(
 
 
 def _long_entry_source(
-    source: MatchedEntity | UnmatchedActivity, entities: EntityIndex, findings: _Findings
+    source: MatchedEntity | UnmatchedActivity, entities: EntityIndex, findings: FindingPool
 ) -> tuple[EntityKey | None, str]:
     """The entity a long entry was tracked on (``None``: unmatched) and its label."""
     if isinstance(source, UnmatchedActivity):
@@ -525,7 +474,7 @@ def schedule_insights(
     ``under_logging`` (total below ratio x expected; score: the shortfall) or ``overtime``
     (total above ratio x expected; score: the time over expected)."""
     plan = person_schedule(user, schedule, start, end)
-    findings = _UNSHARED if pool is None else pool
+    findings = FindingPool() if pool is None else pool
 
     def make(kind: InsightKind, message: str, seconds: int) -> Insight:
         return findings.insight(
@@ -590,7 +539,7 @@ def estimate_insights(
     factor = settings.estimate_factor
     if factor is None:
         return []
-    findings = _UNSHARED if pool is None else pool
+    findings = FindingPool() if pool is None else pool
     tracked: dict[tuple[str, str], int] = {}
     names: dict[tuple[str, str], str] = {}
     for user in users:

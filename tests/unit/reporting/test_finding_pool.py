@@ -2,8 +2,8 @@
 
 A ``FindingPool`` (the ``DigestBuilder`` holds one while the team pass collects them) builds
 one ``EntityKey`` per entity, one object per equal name and duration, and each finding with a
-compact field dict; the findings must equal, dump and render exactly as those built one by one
-without it.
+compact field dict, unvalidated; the findings must equal, dump and render exactly as validated
+ones.
 """
 
 from __future__ import annotations
@@ -58,9 +58,15 @@ def findings(
     return sort_insights(found)
 
 
+def validated(found: list[Insight]) -> list[Insight]:
+    """A validated twin of each finding, built from its dumped fields."""
+    return [Insight.model_validate(i.model_dump()) for i in found]
+
+
 def test_pooled_findings_equal_dump_and_pickle_as_validated_ones(run: EnrichedData) -> None:
     pooled = findings(run, CONFIGURED, FindingPool())
-    plain = findings(run, CONFIGURED, None)
+    plain = validated(findings(run, CONFIGURED, None))
+    assert findings(run, CONFIGURED, None) == pooled  # a pool per person: the same findings
     assert len({i.kind for i in plain}) >= 4
     assert pooled == plain
     for mine, theirs in zip(pooled, plain, strict=True):
@@ -128,7 +134,9 @@ def test_two_findings_of_one_kind_share_their_kind_and_of_one_entity_their_key()
 
 async def test_reports_from_pooled_findings_are_the_same_text(run: EnrichedData) -> None:
     digest = team_digest(run, CONFIGURED)
-    plain = dataclasses.replace(digest, packed=PackedFindings.pack(findings(run, CONFIGURED, None)))
+    plain = dataclasses.replace(
+        digest, packed=PackedFindings.pack(validated(findings(run, CONFIGURED, None)))
+    )
     assert plain.ranked == digest.ranked
     writer = TemplateReportWriter(CONFIGURED)
     assert await writer.team_report(run, digest) == await writer.team_report(run, plain)
@@ -140,17 +148,17 @@ async def test_reports_from_pooled_findings_are_the_same_text(run: EnrichedData)
 def test_pooled_findings_take_less_memory() -> None:
     data = workspace_run()
 
-    def traced(pool: Callable[[], FindingPool | None]) -> tuple[int, int]:
+    def traced(build: Callable[[], list[Insight]]) -> tuple[int, int]:
         gc.collect()
         tracemalloc.start()
         try:
-            found = findings(data, CONFIGURED, pool())
+            found = build()
             gc.collect()
             return tracemalloc.get_traced_memory()[0], len(found)
         finally:
             tracemalloc.stop()
 
-    plain, count = traced(lambda: None)
-    pooled, same = traced(FindingPool)
+    plain, count = traced(lambda: validated(findings(data, CONFIGURED, FindingPool())))
+    pooled, same = traced(lambda: findings(data, CONFIGURED, FindingPool()))
     assert count == same > 50
     assert pooled < 0.8 * plain
