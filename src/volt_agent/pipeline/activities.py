@@ -55,6 +55,7 @@ from volt_agent.pipeline.fetch_journal import (
     FetchCheckpoint,
     PageJournal,
     checkpoint_from,
+    entries_text,
 )
 from volt_agent.pipeline.heartbeat import (
     Heartbeat,
@@ -68,7 +69,7 @@ from volt_agent.pipeline.offload import (
     save_text,
 )
 from volt_agent.pipeline.person_slices import PersonSlices
-from volt_agent.pipeline.raw_spool import spool_entries
+from volt_agent.pipeline.raw_spool import EntrySpool
 from volt_agent.pipeline.team_pass import team_pass
 from volt_agent.pipeline.toggl_fetch import (
     FetchPlan,
@@ -116,6 +117,7 @@ from volt_agent.sources.http import waits_at_most
 from volt_agent.sources.pagination import PageCursor
 from volt_agent.sources.recording import RecordingTransport, masker_for, recording_transport
 from volt_agent.sources.toggl import TogglClient
+from volt_agent.sources.toggl_rows import TimeEntryPage
 from volt_agent.storage.atomic import StorageError
 from volt_agent.storage.backends import open_storage
 from volt_agent.storage.run_folder import (
@@ -315,32 +317,33 @@ class PipelineActivities:
             heartbeat.beat(point.model_dump(mode="json"))
 
         progress(start.cursor)
-        if not start.finished:
-            page_iter = toggl.iter_time_entry_pages(
-                plan.start_date,
-                plan.end_date,
-                plan.user_ids,
-                start.cursor,
-                workspace_id=plan.workspace_id,
-            )
-            cursor = start.cursor
-            async for page in page_iter:
-                await asyncio.to_thread(journal.write, pages + 1, cursor, page)  # fsync
-                pages += 1
-                cursor = page.next_cursor
-                progress(cursor)
-
-        spool = await asyncio.to_thread(  # every page parsed, one at a time: off the loop
-            functools.partial(
-                spool_entries,
-                journal,
-                FetchCheckpoint(cursor=None, pages=pages),
-                zones=plan.zones,
-                default_timezone=plan.default_timezone,
-                start=params.start_date,
-                end=params.end_date,
-            )
+        spooler = EntrySpool(
+            zones=plan.zones,
+            default_timezone=plan.default_timezone,
+            start=params.start_date,
+            end=params.end_date,
         )
+        spool = spooler.spooled
+        try:
+            if pages:  # the pages an earlier attempt stored, each parsed off the loop
+                resumed = FetchCheckpoint(cursor=start.cursor, pages=pages)
+                await asyncio.to_thread(spooler.add_stored, journal, resumed)
+            cursor = start.cursor
+            if not start.finished:
+                async for page in toggl.iter_time_entry_pages(
+                    plan.start_date,
+                    plan.end_date,
+                    plan.user_ids,
+                    cursor,
+                    workspace_id=plan.workspace_id,
+                ):
+                    await asyncio.to_thread(_store_page, journal, spooler, pages + 1, cursor, page)
+                    pages += 1
+                    cursor = page.next_cursor
+                    progress(cursor)
+        except BaseException:
+            spool.close()
+            raise
         with contextlib.closing(spool):
             stats = spool.stats
             check = await check_completeness(
@@ -695,6 +698,20 @@ class PipelineActivities:
     def _store(self, folder: RunFolder) -> EnrichmentStore:
         """The enrichment store of the calling activity's workflow run."""
         return self._stores.get(_workflow_run(), folder)
+
+
+def _store_page(
+    journal: PageJournal,
+    spool: EntrySpool,
+    number: int,
+    cursor: PageCursor | None,
+    page: TimeEntryPage,
+) -> None:
+    """Store page ``number`` (fsynced) and spool its kept entries: its rows rendered once
+    for both (for a thread)."""
+    rendered = entries_text(page.entries)
+    journal.write(number, cursor, page, rendered)
+    spool.add(page, rendered)
 
 
 def _workflow_run() -> RunKey:

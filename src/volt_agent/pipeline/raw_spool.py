@@ -1,11 +1,14 @@
-"""The fetch's entries on their way from the page journal to ``raw_toggl_data.json``, one page
-in memory at a time (issue 12).
+"""The fetch's entries on their way to ``raw_toggl_data.json``, one page in memory at a time
+(issue 12).
 
-``spool_entries`` reads the stored pages once: it drops duplicates across pages, sums the
-seconds for the completeness check, keeps each person's local days of the range and renders
-every kept entry into a temp file, exactly as the artifact holds it. The artifact is then
-written from that file (``offload.iter_dump_spooled``), so neither the range's entries nor its
-JSON text is ever whole in the worker's memory.
+An ``EntrySpool`` takes the pages in order, as the fetch stores them (or, for pages an earlier
+attempt stored, as read back from the journal: ``spool_stored``): it drops duplicates across
+pages, sums the seconds for the completeness check, keeps each person's local days of the
+range and renders every kept entry into a temp file, exactly as the artifact holds it. The
+artifact is then written from that file (``offload.iter_dump_spooled``), so neither the
+range's entries nor its JSON text is ever whole in the worker's memory, and a page's rows
+are parsed once and rendered once (the page file and the spool share the rendering when
+every row of the page is kept).
 """
 
 from __future__ import annotations
@@ -16,15 +19,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO
 
-from pydantic import TypeAdapter
-
 from volt_agent.domain.local_time import local_date
 from volt_agent.domain.models import FetchStatistics, TimeEntry
-from volt_agent.pipeline.fetch_journal import FetchCheckpoint, PageEntries, PageJournal
+from volt_agent.pipeline.fetch_journal import (
+    FetchCheckpoint,
+    PageEntries,
+    PageJournal,
+    StoredPage,
+    entries_text,
+)
+from volt_agent.sources.toggl_rows import TimeEntryPage
 
 SPOOL_BYTES = 4 * 1024 * 1024
 """Rendered entries stay in memory up to this size, then go to a temp file."""
-_ENTRY_LIST = TypeAdapter(list[TimeEntry])
 
 
 @dataclass
@@ -45,6 +52,48 @@ class SpooledEntries:
         self.file.close()
 
 
+class EntrySpool:
+    """Spools the kept entries of a fetch's pages, given in order; ``spooled`` holds the
+    result (its ``stats`` kept up to date), and must be closed by its taker."""
+
+    def __init__(
+        self, *, zones: Mapping[int, str], default_timezone: str, start: date, end: date
+    ) -> None:
+        self.spooled = SpooledEntries(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))  # noqa: SIM115
+        self._pages = PageEntries()
+        self._zones = zones
+        self._default_timezone = default_timezone
+        self._range = (start, end)
+
+    def add(self, page: StoredPage | TimeEntryPage, rendered: bytes | None = None) -> None:
+        """Spool the next page; ``rendered`` is ``entries_text(page.entries)`` when the
+        caller has it (used when every entry of the page is kept)."""
+        spool, zones, zone = self.spooled, self._zones, self._default_timezone
+        start, end = self._range
+        kept: list[TimeEntry] = []
+        for entry in self._pages.page(page):
+            spool.fetched_seconds += entry.seconds
+            day = local_date(entry.start, zones.get(entry.user_id, zone))
+            if start <= day <= end:
+                kept.append(entry)
+                spool.user_ids.add(entry.user_id)
+            else:
+                spool.outside += 1
+        spool.stats = self._pages.stats
+        if not kept:
+            return
+        whole = rendered is not None and len(kept) == len(page.entries)
+        text = rendered if whole and rendered is not None else entries_text(kept)
+        spool.file.write((b",\n" if spool.kept else b"") + text)
+        spool.kept += len(kept)
+
+    def add_stored(self, journal: PageJournal, checkpoint: FetchCheckpoint) -> None:
+        """Spool pages 1..``checkpoint.pages`` read back from ``journal``
+        (``BrokenJournalError`` when they no longer chain)."""
+        for page in journal.iter_pages(checkpoint):
+            self.add(page)
+
+
 def spool_entries(
     journal: PageJournal,
     checkpoint: FetchCheckpoint,
@@ -54,33 +103,12 @@ def spool_entries(
     start: date,
     end: date,
 ) -> SpooledEntries:
-    """Read pages 1..``checkpoint.pages`` (``BrokenJournalError`` when they no longer chain)."""
-    spool = SpooledEntries(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))  # noqa: SIM115
-    entries = PageEntries()
+    """Pages 1..``checkpoint.pages`` read back and spooled (``BrokenJournalError`` when they
+    no longer chain)."""
+    spool = EntrySpool(zones=zones, default_timezone=default_timezone, start=start, end=end)
     try:
-        for page in journal.iter_pages(checkpoint):
-            kept: list[TimeEntry] = []
-            for entry in entries.page(page):
-                spool.fetched_seconds += entry.seconds
-                day = local_date(entry.start, zones.get(entry.user_id, default_timezone))
-                if start <= day <= end:
-                    kept.append(entry)
-                    spool.user_ids.add(entry.user_id)
-                else:
-                    spool.outside += 1
-            if kept:
-                spool.file.write((b",\n" if spool.kept else b"") + items_text(kept))
-                spool.kept += len(kept)
+        spool.add_stored(journal, checkpoint)
     except BaseException:
-        spool.close()
+        spool.spooled.close()
         raise
-    spool.stats = entries.stats
-    return spool
-
-
-def items_text(entries: list[TimeEntry]) -> bytes:
-    """``",\n".join(offload.item_text(e) for e in entries)``, encoded, rendered in one call
-    (about half the CPU of a call per entry): the list's pretty JSON with every line indented
-    one more level, without its brackets. ``entries`` is not empty."""
-    text = _ENTRY_LIST.dump_json(entries, indent=2).replace(b"\n", b"\n  ")
-    return text[len(b"[\n") : -len(b"\n  ]")]
+    return spool.spooled

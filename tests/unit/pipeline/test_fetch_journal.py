@@ -13,7 +13,9 @@ from volt_agent.pipeline.fetch_journal import (
     FetchCheckpoint,
     PageJournal,
     ResumePoint,
+    StoredPage,
     checkpoint_from,
+    entries_text,
     page_name,
 )
 from volt_agent.sources.pagination import PageCursor
@@ -57,6 +59,27 @@ def test_each_page_is_its_own_object_with_its_place_in_the_chain(tmp_path: Path)
     assert page_name(1) == f"{PAGES_DIR}/page-00001.json"
     first = journal.chain(FetchCheckpoint(cursor=None, pages=3))[0]
     assert (first.number, first.attempt, first.cursor, first.next_cursor) == (1, 2, None, at(3))
+
+
+@pytest.mark.parametrize("rendered", [False, True])
+def test_a_page_is_stored_as_its_model_would_be_saved(tmp_path: Path, rendered: bool) -> None:
+    """The page file is spliced from the rows' one rendering (``entries_text``, shared with
+    the spool): byte for byte the ``StoredPage`` that ``RunFolder.save`` wrote before."""
+    journal = PageJournal(folder(tmp_path), attempt=3)
+    fetched = [page(1, 2), page(3, last=True), TimeEntryPage([], None, FetchStatistics())]
+    for number, (cursor, each) in enumerate(zip([None, at(3), None], fetched, strict=True), 1):
+        text = entries_text(each.entries) if rendered else None
+        journal.write(number, cursor, each, text)
+        model = StoredPage(
+            number=number,
+            attempt=3,
+            cursor=cursor,
+            next_cursor=each.next_cursor,
+            entries=each.entries,
+            stats=each.stats,
+        )
+        expected = (model.model_dump_json(indent=2) + "\n").encode()
+        assert journal.folder.read_bytes(page_name(number)) == expected
 
 
 def test_resume_trusts_exactly_the_checkpointed_pages(tmp_path: Path) -> None:
