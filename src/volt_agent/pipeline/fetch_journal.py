@@ -17,9 +17,12 @@ pages from k on are fetched again. The chain, not a content hash, is the check b
 page's rows are not a pure function of its number: the page size can differ between attempts
 (``PageCursor.page_size``, stepped down when the server refuses one), and the chain stays
 sound then. A page missing from the chain (a stale attempt that finished and removed its
-pages) is handled the same way. The final read checks the chain again, as a stale attempt may
-write between the resume and the read; a broken one ends the attempt retryably
-(``BrokenJournalError``) and the next attempt resumes at the good prefix.
+pages) is handled the same way. The pages a resumed attempt trusts are read back with the
+chain checked again page by page, as a stale attempt may write between the resume and the
+read; a broken one ends the attempt retryably (``BrokenJournalError``) and the next attempt
+resumes at the good prefix. The pages an attempt fetches itself are spooled as they are
+stored (``raw_spool.EntrySpool``), never read back, so a stale attempt's later writes cannot
+reach this attempt's ``raw_toggl_data.json``.
 
 A fetch whose totals disagreed (``restart``) starts over from page one; its checkpoint
 carries the number of such disagreements to the next attempt (``mismatches``).
