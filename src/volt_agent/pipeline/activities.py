@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from volt_agent.config import Secrets, Settings
 from volt_agent.delivery.service import deliver_run
-from volt_agent.domain.aggregation import UNKNOWN_TYPE, referenced_entities
+from volt_agent.domain.aggregation import UNKNOWN_TYPE, Aggregation, referenced_entities
 from volt_agent.domain.models import (
     CompletenessCheck,
     EnrichedData,
@@ -46,7 +46,7 @@ from volt_agent.errors import (
     VoltAgentError,
 )
 from volt_agent.metrics import PipelineMetrics
-from volt_agent.pipeline.aggregate_step import aggregate_run
+from volt_agent.pipeline.aggregate_step import FetchedEntries, aggregate_run
 from volt_agent.pipeline.enriched_file import enriched_chunks
 from volt_agent.pipeline.enrichment_store import EnrichmentStore, RunKey, RunStores
 from volt_agent.pipeline.fetch_journal import (
@@ -54,6 +54,7 @@ from volt_agent.pipeline.fetch_journal import (
     PAGES_DIR,
     FetchCheckpoint,
     PageJournal,
+    ResumePoint,
     checkpoint_from,
     entries_text,
 )
@@ -309,38 +310,27 @@ class PipelineActivities:
         earlier_requests = checkpoint.requests if checkpoint else 0
         mismatches = checkpoint.mismatches if checkpoint else 0
 
-        def progress(cursor: PageCursor | None, **flags: Any) -> None:
+        def progress(cursor: PageCursor | None, pages: int, **flags: Any) -> None:
             requests = earlier_requests + toggl.request_count - requests_before
             point = FetchCheckpoint(
                 cursor=cursor, pages=pages, requests=requests, mismatches=mismatches, **flags
             )
             heartbeat.beat(point.model_dump(mode="json"))
 
-        progress(start.cursor)
+        progress(start.cursor, pages)
+        aggregation = Aggregation(plan.users, self._parser, default_timezone=plan.default_timezone)
         spooler = EntrySpool(
             zones=plan.zones,
             default_timezone=plan.default_timezone,
             start=params.start_date,
             end=params.end_date,
+            on_kept=aggregation.add,
         )
         spool = spooler.spooled
         try:
-            if pages:  # the pages an earlier attempt stored, each parsed off the loop
-                resumed = FetchCheckpoint(cursor=start.cursor, pages=pages)
-                await asyncio.to_thread(spooler.add_stored, journal, resumed)
-            cursor = start.cursor
-            if not start.finished:
-                async for page in toggl.iter_time_entry_pages(
-                    plan.start_date,
-                    plan.end_date,
-                    plan.user_ids,
-                    cursor,
-                    workspace_id=plan.workspace_id,
-                ):
-                    await asyncio.to_thread(_store_page, journal, spooler, pages + 1, cursor, page)
-                    pages += 1
-                    cursor = page.next_cursor
-                    progress(cursor)
+            pages = await _fetch_pages(
+                toggl, plan, journal, spool=spooler, start=start, progress=progress
+            )
         except BaseException:
             spool.close()
             raise
@@ -358,7 +348,7 @@ class PipelineActivities:
                 first = mismatches == 0
                 mismatches += 1
                 pages = 0
-                progress(None, restart=True)
+                progress(None, pages, restart=True)
                 raise mismatch_error(check, stats, first=first)
             stats.entries_kept -= spool.outside
             stats.outside_range_dropped += spool.outside
@@ -366,6 +356,7 @@ class PipelineActivities:
             raw.request_count = earlier_requests + toggl.request_count - requests_before
             chunks = iter_dump_spooled(raw, "entries", spool.file, spool.kept)
             await asyncio.to_thread(folder.save_stream, RAW_TOGGL, chunks)
+        self._store(folder).keep_fetched(FetchedEntries(raw, aggregation))
         await asyncio.to_thread(journal.discard, pages)  # a file per page
         self.metrics.entries_fetched(spool.kept)
         self._sync_request_metrics()
@@ -415,7 +406,10 @@ class PipelineActivities:
     @classified
     async def aggregate_toggl_data(self, run: RunRef) -> AggregateResult:
         folder = self._folder(run)
-        people, view = await asyncio.to_thread(aggregate_run, folder, self._parser, self._rounding)
+        fetched = self._store(folder).take_fetched()
+        people, view = await asyncio.to_thread(
+            aggregate_run, folder, self._parser, self._rounding, fetched
+        )
         self._store(folder).keep_aggregate(people, view)
         stats = people.head.statistics
         return AggregateResult(
@@ -698,6 +692,34 @@ class PipelineActivities:
     def _store(self, folder: RunFolder) -> EnrichmentStore:
         """The enrichment store of the calling activity's workflow run."""
         return self._stores.get(_workflow_run(), folder)
+
+
+async def _fetch_pages(
+    toggl: TogglClient,
+    plan: FetchPlan,
+    journal: PageJournal,
+    *,
+    spool: EntrySpool,
+    start: ResumePoint,
+    progress: Callable[[PageCursor | None, int], None],
+) -> int:
+    """Spool the pages an earlier attempt stored, then fetch, store and spool the rest,
+    ``progress`` after each; how many pages are stored."""
+    pages = start.pages
+    if pages:  # each parsed off the loop
+        resumed = FetchCheckpoint(cursor=start.cursor, pages=pages)
+        await asyncio.to_thread(spool.add_stored, journal, resumed)
+    if start.finished:
+        return pages
+    cursor = start.cursor
+    async for page in toggl.iter_time_entry_pages(
+        plan.start_date, plan.end_date, plan.user_ids, cursor, workspace_id=plan.workspace_id
+    ):
+        await asyncio.to_thread(_store_page, journal, spool, pages + 1, cursor, page)
+        pages += 1
+        cursor = page.next_cursor
+        progress(cursor, pages)
+    return pages
 
 
 def _store_page(

@@ -1,11 +1,12 @@
 """The aggregate step and the Toggl report's view of it, one person at a time (issue 12).
 
 ``aggregate_run`` streams ``raw_toggl_data.json`` into a ``domain.aggregation.Aggregation``
-(entries kept as compact tuples, not models), then builds the people one by one in the
-report order: each is rendered into a spooled ``toggl_aggregated.json``, compressed into the
-run's ``PersonSlices`` and added to the Toggl report's digest, then dropped. So the step
-never holds every person's models, and the Toggl report that follows needs no pass of its
-own.
+(entries kept as compact tuples, not models), or takes the one the fetch on this worker fed
+as it spooled the same entries (``FetchedEntries``: the file is then not read back). It then
+builds the people one by one in the report order: each is rendered into a spooled
+``toggl_aggregated.json``, compressed into the run's ``PersonSlices`` and added to the Toggl
+report's digest, then dropped. So the step never holds every person's models, and the Toggl
+report that follows needs no pass of its own.
 """
 
 from __future__ import annotations
@@ -38,15 +39,29 @@ class TogglView:
     names: EntityNames
 
 
+@dataclass(frozen=True)
+class FetchedEntries:
+    """What a fetch wrote to ``raw_toggl_data.json``, for an aggregate step on its worker:
+    ``raw`` without its entries, and ``aggregation`` fed every entry of them, in order. The
+    aggregation can be used once."""
+
+    raw: RawTogglData
+    aggregation: Aggregation
+
+
 def aggregate_run(
-    folder: RunFolder, parser: DescriptionParser, policy: RoundingPolicy
+    folder: RunFolder,
+    parser: DescriptionParser,
+    policy: RoundingPolicy,
+    fetched: FetchedEntries | None = None,
 ) -> tuple[PersonSlices, TogglView]:
-    """Write ``toggl_aggregated.json`` from ``raw_toggl_data.json``; its people as slices
-    and the Toggl report's view (synchronous: for a thread)."""
-    with open_list(folder, RAW_TOGGL, RawTogglData, "entries") as (raw, entries):
-        acc = Aggregation(raw.users, parser, default_timezone=raw.default_timezone)
-        for entry in entries:
-            acc.add(entry)
+    """Write ``toggl_aggregated.json`` from ``raw_toggl_data.json`` (or from ``fetched``,
+    whose aggregation has its parser already); its people as slices and the Toggl report's
+    view (synchronous: for a thread)."""
+    if fetched is None:
+        raw, acc = _read_raw(folder, parser)
+    else:
+        raw, acc = fetched.raw, fetched.aggregation
     head = TogglAggregated(
         start_date=raw.start_date,
         end_date=raw.end_date,
@@ -65,6 +80,14 @@ def aggregate_run(
         folder.save_stream(TOGGL_AGGREGATED, iter_dump_spooled(head, "users", spool, count))
     people = slices.finish(head)
     return people, _view(toggl, people.head, policy)
+
+
+def _read_raw(folder: RunFolder, parser: DescriptionParser) -> tuple[RawTogglData, Aggregation]:
+    with open_list(folder, RAW_TOGGL, RawTogglData, "entries") as (raw, entries):
+        acc = Aggregation(raw.users, parser, default_timezone=raw.default_timezone)
+        for entry in entries:
+            acc.add(entry)
+    return raw, acc
 
 
 def toggl_view(

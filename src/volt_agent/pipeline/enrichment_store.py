@@ -28,7 +28,7 @@ from volt_agent.domain.models import (
     share_fields_set,
 )
 from volt_agent.domain.rounding import RoundingPolicy
-from volt_agent.pipeline.aggregate_step import TogglView, toggl_view
+from volt_agent.pipeline.aggregate_step import FetchedEntries, TogglView, toggl_view
 from volt_agent.pipeline.offload import load_in_pieces
 from volt_agent.pipeline.person_slices import PersonSlices, slices_from_file
 from volt_agent.pipeline.trends_step import compare_with_previous
@@ -71,6 +71,7 @@ class EnrichmentStore:
         self._plan: EnrichmentPlan | None = None
         self._slices: PersonSlices | None = None
         self._toggl_view: TogglView | None = None
+        self._fetched: FetchedEntries | None = None
         self._index: EntityIndex | None = None
         self._team_index: EntityIndex | None = None
         self._entries_dropped = False
@@ -121,6 +122,19 @@ class EnrichmentStore:
         """The aggregate whose groups keep no entries (``PersonSlices.head``)."""
         return self.slices().head
 
+    def keep_fetched(self, fetched: FetchedEntries) -> None:
+        """What the fetch on this worker wrote to ``raw_toggl_data.json``, aggregated as it
+        went: the aggregate step (on this worker) need not read the file back."""
+        with self._loading:
+            self._fetched = fetched
+
+    def take_fetched(self) -> FetchedEntries | None:
+        """``keep_fetched``'s entries, handed over once (an aggregation is used once: a
+        retried aggregate step reads the file)."""
+        with self._loading:
+            fetched, self._fetched = self._fetched, None
+            return fetched
+
     def keep_aggregate(self, slices: PersonSlices, view: TogglView) -> None:
         """What the aggregate step on this worker made as it wrote ``toggl_aggregated.json``:
         the activities that follow (on this worker) need not read the file back."""
@@ -146,6 +160,7 @@ class EnrichmentStore:
         with self._loading:
             slices, indexes = self._slices, (self._index, self._team_index)
             self._slices = self._toggl_view = self._index = self._team_index = self._plan = None
+            self._fetched = None
         with self._comparing:
             self._trends = None
         for index in indexes:

@@ -14,7 +14,7 @@ every row of the page is kept).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import IO
@@ -54,16 +54,25 @@ class SpooledEntries:
 
 class EntrySpool:
     """Spools the kept entries of a fetch's pages, given in order; ``spooled`` holds the
-    result (its ``stats`` kept up to date), and must be closed by its taker."""
+    result (its ``stats`` kept up to date), and must be closed by its taker. ``on_kept`` is
+    called with each kept entry, in order (the fetch feeds the aggregate step's
+    ``Aggregation``)."""
 
     def __init__(
-        self, *, zones: Mapping[int, str], default_timezone: str, start: date, end: date
+        self,
+        *,
+        zones: Mapping[int, str],
+        default_timezone: str,
+        start: date,
+        end: date,
+        on_kept: Callable[[TimeEntry], None] | None = None,
     ) -> None:
         self.spooled = SpooledEntries(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))  # noqa: SIM115
         self._pages = PageEntries()
         self._zones = zones
         self._default_timezone = default_timezone
         self._range = (start, end)
+        self._on_kept = on_kept
 
     def add(self, page: StoredPage | TimeEntryPage, rendered: bytes | None = None) -> None:
         """Spool the next page; ``rendered`` is ``entries_text(page.entries)`` when the
@@ -82,6 +91,9 @@ class EntrySpool:
         spool.stats = self._pages.stats
         if not kept:
             return
+        if self._on_kept is not None:
+            for entry in kept:
+                self._on_kept(entry)
         whole = rendered is not None and len(kept) == len(page.entries)
         text = rendered if whole and rendered is not None else entries_text(kept)
         spool.file.write((b",\n" if spool.kept else b"") + text)

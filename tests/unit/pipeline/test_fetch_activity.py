@@ -33,7 +33,7 @@ from volt_agent.sandbox import (
     generate_workspace,
 )
 from volt_agent.sources.toggl import TogglClient
-from volt_agent.storage.run_folder import RAW_TOGGL, RunFolder
+from volt_agent.storage.run_folder import RAW_TOGGL, TOGGL_AGGREGATED, RunFolder
 
 from .skewed_totals import SkewedTotals
 
@@ -261,3 +261,24 @@ async def test_a_used_up_quota_ends_the_attempt_with_its_reset_and_the_retry_res
     zones = {u.id: u.timezone for u in ws.toggl_users}
     assert {e.id for e in fetch.raw().entries} == local_ids(ws, zones)
     assert fetch.activities.toggl().stats.quota_exceeded == 0
+
+
+async def test_the_aggregate_step_on_the_fetching_worker_takes_the_fetchs_entries(
+    fetch_with: Any,
+) -> None:
+    """The fetch feeds the aggregation as it spools; the aggregate step on its worker takes
+    it once, without reading ``raw_toggl_data.json``; a retry reads the file: the same
+    artifact either way."""
+    fetch = fetch_with()
+    await fetch.attempt()
+    folder, run, activities = fetch.folder(), fetch.run, fetch.activities
+    raw_bytes = folder.read_bytes(RAW_TOGGL)
+    folder.save_bytes(RAW_TOGGL, b"{}")  # a read of the file would fail now
+    env = ActivityEnvironment()
+    await env.run(activities.aggregate_toggl_data, run)
+    handed = folder.read_bytes(TOGGL_AGGREGATED)
+    with pytest.raises(ApplicationError, match="raw_toggl_data"):  # handed over once
+        await env.run(activities.aggregate_toggl_data, run)
+    folder.save_bytes(RAW_TOGGL, raw_bytes)
+    await env.run(activities.aggregate_toggl_data, run)
+    assert folder.read_bytes(TOGGL_AGGREGATED) == handed

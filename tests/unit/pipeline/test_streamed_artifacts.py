@@ -12,11 +12,11 @@ import pytest
 
 from tests.unit.pipeline.test_offload import enriched_of, raw_of
 from volt_agent.config import ParsingSettings
-from volt_agent.domain.aggregation import aggregate
+from volt_agent.domain.aggregation import Aggregation, aggregate
 from volt_agent.domain.models import RawTogglData, TimeEntry
 from volt_agent.domain.parsing import DescriptionParser
 from volt_agent.domain.rounding import RoundingPolicy, round_aggregate
-from volt_agent.pipeline.aggregate_step import aggregate_run, toggl_view
+from volt_agent.pipeline.aggregate_step import FetchedEntries, aggregate_run, toggl_view
 from volt_agent.pipeline.enriched_file import enriched_chunks
 from volt_agent.pipeline.offload import (
     item_text,
@@ -65,6 +65,27 @@ async def test_the_aggregate_of_the_streamed_file_is_that_of_the_model(tmp_path:
     read_back = slices_from_file(folder)  # a worker that did not aggregate the run
     assert read_back.head == people.head
     assert list(read_back.people()) == expected.users
+
+
+async def test_the_fetchs_aggregation_makes_what_the_file_makes(tmp_path: Path) -> None:
+    """The fetch on the aggregating worker hands over the aggregation it fed as it spooled
+    the entries: the same artifact, people and view as the file read back, which the
+    aggregate step then never opens."""
+    parser = DescriptionParser(ParsingSettings())
+    raw = raw_of(800, users=11)
+    from_file = RunFolder(tmp_path / "file", "r")
+    await save_model(from_file, RAW_TOGGL, raw)
+    expected_people, expected_view = aggregate_run(from_file, parser, RoundingPolicy("none"))
+    fed = Aggregation(raw.users, parser, default_timezone=raw.default_timezone)
+    for entry in raw.entries:
+        fed.add(entry)
+    fetched = FetchedEntries(raw.model_copy(update={"entries": []}), fed)
+    handed = RunFolder(tmp_path / "handed", "r")  # no raw file: reading it would fail
+    people, view = aggregate_run(handed, parser, RoundingPolicy("none"), fetched)
+    assert handed.read_bytes(TOGGL_AGGREGATED) == from_file.read_bytes(TOGGL_AGGREGATED)
+    assert people.head == expected_people.head
+    assert list(people.people()) == list(expected_people.people())
+    assert view == expected_view
 
 
 async def test_the_toggl_view_is_rounded_person_by_person(tmp_path: Path) -> None:
