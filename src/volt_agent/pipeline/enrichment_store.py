@@ -25,7 +25,7 @@ from volt_agent.domain.models import (
     Model,
     TogglAggregated,
     UserAggregate,
-    share_fields_set,
+    compact_copy,
 )
 from volt_agent.domain.rounding import RoundingPolicy
 from volt_agent.pipeline.aggregate_step import FetchedEntries, TogglView, toggl_view
@@ -256,13 +256,12 @@ class EnrichmentStore:
 
 def for_team(entity: EnrichedEntity, fields: Collection[str] = ()) -> EnrichedEntity:
     """``entity`` as a team report reads it: without its description, comment list and
-    fields other than ``fields`` (the estimate's); ``comment_count`` kept."""
+    fields other than ``fields`` (the estimate's); ``comment_count`` kept. Made by
+    ``compact_copy``: a team report keeps tens of thousands (a quarter smaller)."""
     kept = {name: value for name, value in entity.fields.items() if name in fields}
     if not entity.description and not entity.comments and len(kept) == len(entity.fields):
         return entity
-    slim = entity.model_copy(update={"description": "", "comments": [], "fields": kept})
-    share_fields_set(slim)
-    return slim
+    return compact_copy(entity, {"description": "", "comments": [], "fields": kept})
 
 
 @dataclass

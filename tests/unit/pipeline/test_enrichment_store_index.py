@@ -3,6 +3,7 @@ shared (issue 12: the run cache keeps the index resident), a broken file one lin
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -85,6 +86,15 @@ def test_the_team_index_drops_texts_and_other_fields_and_the_store_reads_them_ag
         texts = {"description", "comments", "fields"}
         assert kept.model_dump(exclude=texts) == full[key].model_dump(exclude=texts)
     assert store.index() == full  # a later reader (a retry) gets the files' entities
+
+
+def test_a_team_entity_is_the_entity_without_its_texts_in_a_smaller_dict() -> None:
+    full = entity("1").model_copy(update={"description": "text", "fields": {"days": 1, "x": 2}})
+    kept = for_team(full, ("days",))
+    expected = full.model_copy(update={"description": "", "comments": [], "fields": {"days": 1}})
+    assert kept == expected
+    assert kept.model_dump_json() == expected.model_dump_json()
+    assert sys.getsizeof(kept.__dict__) < sys.getsizeof(expected.__dict__)
 
 
 def test_an_entity_with_nothing_to_drop_is_kept_as_it_is() -> None:
