@@ -2,7 +2,7 @@
 (issue 12).
 
 An ``EntrySpool`` takes the pages in order, as the fetch stores them (or, for pages an earlier
-attempt stored, as read back from the journal: ``spool_stored``): it drops duplicates across
+attempt stored, as read back from the journal: ``add_stored``): it drops duplicates across
 pages, sums the seconds for the completeness check, keeps each person's local days of the
 range and renders every kept entry into a temp file, exactly as the artifact holds it. The
 artifact is then written from that file (``offload.iter_dump_spooled``), so neither the
