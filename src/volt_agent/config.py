@@ -232,7 +232,7 @@ class ApiQueueSettings(Section):
         1,
         ge=1,
         description="how many `volt-agent worker` processes poll the API queues; each one's"
-        " Toggl and Fibery clients send at most requests_per_second / workers; also"
+        " Toggl and Fibery clients send at most 95% of requests_per_second / workers; also"
         " VOLT_AGENT_API_WORKERS",
     )
     toggl_activities_per_second: float | None = Field(

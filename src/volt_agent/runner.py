@@ -298,6 +298,7 @@ async def run_worker(
         console.print(f"[yellow]note:[/] {notice}", highlight=False)
     client, server = await connect(settings.temporal, settings.data_dir, runtime=runtime)
     from volt_agent.pipeline.worker import (  # noqa: PLC0415 - see worker_scope
+        SHARE_HEADROOM,
         api_share,
         build_activities,
         build_api_workers,
@@ -325,7 +326,8 @@ async def run_worker(
         console.print(
             f"API limits: this worker sends at most {shared.toggl.requests_per_second:g} req/s"
             f" to Toggl and {shared.fibery.requests_per_second:g} req/s to Fibery"
-            f" (1/{api.workers} of each limit: api_queues.workers={api.workers})",
+            f" ({SHARE_HEADROOM:.0%} of 1/{api.workers} of each limit:"
+            f" api_queues.workers={api.workers})",
             highlight=False,
         )
     if runtime is not None:

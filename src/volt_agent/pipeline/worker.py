@@ -96,14 +96,23 @@ FIBERY_ACTIVITIES = (
 ``PipelineActivities`` method of that name)."""
 
 
+SHARE_HEADROOM = 0.95
+"""The part of its ``1/workers`` share a worker sends. Each worker spaces its requests when its
+limiter lets them go; they reach the server after delays that vary. With every worker
+saturating its share, a request arriving a little early overflows the server's bucket, which
+then holds no more than the fleet's burst (docs/TEMPORAL.md, "Worst case"). 5 % of a share
+is the spacing one request may lose to that: 79 ms at a third of 2 requests/s."""
+
+
 def api_share(settings: Settings) -> Settings:
     """The settings of one of ``api_queues.workers`` long-lived workers: its Toggl and Fibery
-    clients get ``1/workers`` of each per-token rate, so all of them together stay within it."""
+    clients get ``SHARE_HEADROOM`` of ``1/workers`` of each per-token rate, so all of them
+    together stay within it, with room for the requests' varying delays."""
     workers = settings.api_queues.workers
     if not settings.api_queues.enabled or workers == 1:
         return settings
-    toggl = settings.toggl.requests_per_second / workers
-    fibery = settings.fibery.requests_per_second / workers
+    toggl = settings.toggl.requests_per_second / workers * SHARE_HEADROOM
+    fibery = settings.fibery.requests_per_second / workers * SHARE_HEADROOM
     return settings.model_copy(
         update={
             "toggl": settings.toggl.model_copy(update={"requests_per_second": toggl}),
