@@ -66,20 +66,10 @@ class TeamDigest:
     """The findings, compressed (``None``: not computed)."""
     names: Mapping[tuple[str, str], str]
 
-    @property
-    def insights(self) -> tuple[Insight, ...] | None:
-        """Every finding in ``sort_insights`` order (unpacked on each call)."""
-        return None if self.packed is None else tuple(self.packed.in_sort_order())
-
     def findings(self) -> list[Insight]:
         """The team findings in ``sort_insights`` order (unpacked on each call); an error
         when this digest was built without them."""
         return self._packed().in_sort_order()
-
-    @property
-    def ranked(self) -> tuple[Insight, ...]:
-        """``rank_insights`` of the findings (unpacked on each call)."""
-        return tuple(self._packed().ranked())
 
     def finding_count(self) -> int:
         return len(self._packed())
