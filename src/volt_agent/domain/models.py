@@ -214,14 +214,20 @@ class EntryRef(Model):
 _FULL_FIELDS: dict[type[BaseModel], set[str]] = {}
 
 
+def _full_fields(model_type: type[BaseModel]) -> set[str]:
+    """The class's one set of every field name, shared by its instances that set them all."""
+    full = _FULL_FIELDS.get(model_type)
+    if full is None:
+        full = _FULL_FIELDS.setdefault(model_type, set(model_type.model_fields))
+    return full
+
+
 def share_fields_set(model: BaseModel) -> None:
     """Give ``model`` its class's one shared fields-set when it set every field (as a model
     read back from our own JSON does). For the numerous small models of an aggregate (a set
     of five names is 728 bytes, often a quarter of an instance); safe, as assigning a field
     adds a name that set already holds, so the shared set never changes."""
-    full = _FULL_FIELDS.get(type(model))
-    if full is None:
-        full = _FULL_FIELDS.setdefault(type(model), set(type(model).model_fields))
+    full = _full_fields(type(model))
     if len(model.__pydantic_fields_set__) == len(full):
         object.__setattr__(model, "__pydantic_fields_set__", full)
 
@@ -246,9 +252,7 @@ def compact_model(model_type: type[_M], values: Mapping[str, Any]) -> _M:
     attributes = holder()
     for name in model_type.model_fields:
         setattr(attributes, name, values[name])
-    full = _FULL_FIELDS.get(model_type)
-    if full is None:
-        full = _FULL_FIELDS.setdefault(model_type, set(model_type.model_fields))
+    full = _full_fields(model_type)
     model = model_type.__new__(model_type)
     object.__setattr__(model, "__dict__", attributes.__dict__)
     object.__setattr__(model, "__pydantic_fields_set__", full)
