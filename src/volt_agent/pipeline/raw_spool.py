@@ -94,9 +94,9 @@ class EntrySpool:
         if self._on_kept is not None:
             for entry in kept:
                 self._on_kept(entry)
-        whole = rendered is not None and len(kept) == len(page.entries)
-        text = rendered if whole and rendered is not None else entries_text(kept)
-        spool.file.write((b",\n" if spool.kept else b"") + text)
+        if rendered is None or len(kept) < len(page.entries):  # the page's text is not theirs
+            rendered = entries_text(kept)
+        spool.file.write((b",\n" if spool.kept else b"") + rendered)
         spool.kept += len(kept)
 
     def add_stored(self, journal: PageJournal, checkpoint: FetchCheckpoint) -> None:
