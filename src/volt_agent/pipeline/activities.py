@@ -133,7 +133,7 @@ from volt_agent.storage.run_folder import (
     RunFolder,
     user_slug,
 )
-from volt_agent.storage.run_metadata import record
+from volt_agent.storage.run_metadata import TERMINAL_STATUSES, record
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -266,7 +266,13 @@ class PipelineActivities:
     @activity.defn(name="record_run_status")
     @classified
     async def record_run_status(self, update: RunStatusUpdate) -> None:
-        meta = record(self._folder(update.run), update)
+        """On a finished run, also sweep the temp files of writers killed mid-write."""
+        folder = self._folder(update.run)
+        meta = record(folder, update)
+        if update.status in TERMINAL_STATUSES and (swept := folder.sweep_orphans()):
+            activity.logger.info(
+                "run %s: removed %d orphaned temp file(s)", meta.run_id, len(swept)
+            )
         self._sync_request_metrics()
         self.metrics.run_recorded(update, meta)
 

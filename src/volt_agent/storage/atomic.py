@@ -1,7 +1,10 @@
 """Atomic file writes: a temp file in the same folder, fsync, then ``os.replace``.
 
 A reader sees either the previous complete file or the new complete file, never a torn
-one; a failed write (disk full, read-only folder) leaves no temp file behind.
+one; a failed write (disk full, read-only folder) leaves no temp file behind. A process
+killed mid-write (SIGKILL, OOM, power) cannot clean up: its temp file names its owner
+(``.{name}.{host}~{pid}.{random}.tmp``) so that ``orphaned_temp_files`` can tell it from a
+write still under way.
 
 ``StorageError`` messages name the file and the OS reason and are raised without the OS
 error as their cause: a workflow reports the root cause of a failure, and that must be
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,6 +41,49 @@ class StorageUnavailableError(VoltAgentError):
     """
 
 
+TEMP_SUFFIX = ".tmp"
+_TEMP_NAME = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9-]+)~(?P<pid>\d+)\.[^.]+\.tmp$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "localhost"
+
+
+def temp_prefix(path: Path) -> str:
+    """The start of ``path``'s temp file name: hidden, named after it and this process."""
+    return f".{path.name}.{_host()}~{os.getpid()}."
+
+
+def orphaned_temp_files(folder: Path) -> list[Path]:
+    """Temp files under ``folder`` left by a process of this host that is gone (killed
+    mid-write). A live writer's file, another host's (a shared disk: its process cannot be
+    checked from here) and any other file are not orphans."""
+    if not folder.is_dir():
+        return []
+    host = _host()
+    orphans = []
+    for path in folder.rglob(f".*{TEMP_SUFFIX}"):
+        match = _TEMP_NAME.match(path.name)
+        if match and match["host"] == host and not _process_alive(int(match["pid"])):
+            orphans.append(path)
+    return sorted(orphans)
+
+
+def _process_alive(pid: int) -> bool:
+    """A zombie (killed, not yet reaped by its parent) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
@@ -50,7 +98,9 @@ def write_chunks_atomic(path: Path, chunks: Iterable[bytes]) -> None:
     none) is left as it was, with no temp file behind."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent
+        )
     except OSError as exc:
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)

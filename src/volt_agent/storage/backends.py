@@ -46,6 +46,7 @@ from volt_agent.storage.atomic import (
     ArtifactNotFoundError,
     StorageError,
     StorageUnavailableError,
+    orphaned_temp_files,
     write_bytes_atomic,
     write_chunks_atomic,
 )
@@ -110,6 +111,11 @@ class ArtifactStore(Protocol):
 
     def delete(self, key: str) -> bool:
         """Delete the file ``key`` or everything under the folder ``key``; whether any was."""
+        ...
+
+    def sweep_orphans(self, prefix: str) -> list[str]:
+        """Delete what writers killed mid-write left under the folder ``prefix``; returns
+        their keys relative to it."""
         ...
 
 
@@ -191,6 +197,16 @@ class LocalStore:
         except OSError as exc:
             raise StorageError(f"cannot delete {target}: {exc.strerror or exc}") from None
         return False
+
+    def sweep_orphans(self, prefix: str) -> list[str]:
+        """Temp files of this host's writers that are gone (``atomic.orphaned_temp_files``)."""
+        root = self.path(prefix)
+        swept = []
+        for orphan in orphaned_temp_files(root):
+            with contextlib.suppress(FileNotFoundError):
+                orphan.unlink()
+                swept.append(orphan.relative_to(root).as_posix())
+        return swept
 
 
 class BucketStore:
@@ -312,6 +328,12 @@ class BucketStore:
         except (BaseError, OSError, ValueError) as exc:
             self._fail("delete", key, exc)
         return True
+
+    def sweep_orphans(self, prefix: str) -> list[str]:
+        """Nothing to sweep: an object is written by one PUT (``write_stream``), so a killed
+        writer leaves neither a partial object nor an unfinished multipart upload."""
+        check_key(prefix)
+        return []
 
     def _fail(self, verb: str, key: str, exc: Exception) -> NoReturn:
         where = self.location(key) if key else self.url

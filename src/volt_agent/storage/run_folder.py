@@ -129,6 +129,11 @@ class RunFolder:
         """Delete files or folders of a stage's outputs; returns what existed."""
         return [name for name in names if self.storage.delete(self._key(name))]
 
+    def sweep_orphans(self) -> list[str]:
+        """Delete the temp files that writers killed mid-write left in the folder (the
+        complete files are untouched); returns their names."""
+        return self.storage.sweep_orphans(self.run_id)
+
     def individual_report(self, user_slug: str) -> str:
         return f"{INDIVIDUAL_DIR}/{user_slug}.md"
 
