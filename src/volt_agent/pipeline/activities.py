@@ -606,24 +606,21 @@ class PipelineActivities:
         folder = self._folder(run)
         store = self._store(folder)
         head = await asyncio.to_thread(store.slim_aggregate)
-        entities = await asyncio.to_thread(store.all_entities)
-        statistics = _enrichment_statistics(store, entities)
-        chunks = enriched_chunks(folder, head, entities, statistics)
+        entities = await asyncio.to_thread(store.index)
+        tally = entities.tally
+        statistics = tally.statistics()
+        chunks = enriched_chunks(folder, head, entities.texts(), statistics)
         await asyncio.to_thread(folder.save_stream, ENRICHED_DATA, chunks)
-        kept = [len(e.comments) for e in entities]
-        reported = [max(e.comment_count, len(e.comments)) for e in entities]
         return SaveEnrichedResult(
             entities=statistics["entities"],
             found=statistics["found"],
             not_found=statistics["not_found"],
             error=statistics["error"],
             path=ENRICHED_DATA,
-            comments=sum(reported),
-            comments_kept=sum(kept),
-            comments_truncated=sum(reported) - sum(kept),
-            entities_with_truncated_comments=sum(
-                r > k for r, k in zip(reported, kept, strict=True)
-            ),
+            comments=tally.comments,
+            comments_kept=tally.comments_kept,
+            comments_truncated=tally.comments - tally.comments_kept,
+            entities_with_truncated_comments=tally.truncated_entities,
         )
 
     @activity.defn(name="generate_team_report")
@@ -749,20 +746,6 @@ def _workflow_run() -> RunKey:
 
 def _rounded_person(people: PersonSlices, user_id: int, policy: RoundingPolicy) -> UserAggregate:
     return round_user(people.person(user_id), policy)
-
-
-def _enrichment_statistics(
-    store: EnrichmentStore, entities: list[EnrichedEntity]
-) -> dict[str, Any]:
-    """``enriched_data.json``'s ``statistics``: the entities' statuses, overall and per type."""
-    statuses = [e.status for e in entities]
-    return {
-        "entities": len(entities),
-        "found": statuses.count("found"),
-        "not_found": statuses.count("not_found"),
-        "error": statuses.count("error"),
-        "by_type": store.counts_by_type(),
-    }
 
 
 def _telemetry_fields(telemetry: ReportTelemetry) -> dict[str, Any]:

@@ -3,19 +3,20 @@
 The file is ``EnrichedData``: the run's aggregate, every enriched entity and their counts.
 Its ``aggregated`` member is ``toggl_aggregated.json`` itself, one indent level deeper, so it
 is copied in from that file a chunk at a time instead of rendered from models the worker no
-longer holds (``PersonSlices`` keeps people compressed); the entities are rendered one by
-one. The bytes are exactly ``EnrichedData(...).model_dump_json(indent=2) + "\\n"``.
+longer holds (``PersonSlices`` keeps people compressed); the entities come rendered, as the
+run cache keeps them (``PackedEntities``). The bytes are exactly
+``EnrichedData(...).model_dump_json(indent=2) + "\\n"``.
 """
 
 from __future__ import annotations
 
 import codecs
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from volt_agent.domain.models import EnrichedData, EnrichedEntity, TogglAggregated
-from volt_agent.pipeline.offload import WRITE_CHUNK, item_text, iter_dump_spooled
+from volt_agent.domain.models import EnrichedData, TogglAggregated
+from volt_agent.pipeline.offload import WRITE_CHUNK, iter_dump_spooled
 from volt_agent.pipeline.raw_spool import SPOOL_BYTES
 from volt_agent.storage.run_folder import TOGGL_AGGREGATED, RunFolder
 
@@ -26,17 +27,20 @@ _ENTITIES = ',\n  "entities": '
 def enriched_chunks(
     folder: RunFolder,
     head: TogglAggregated,
-    entities: Sequence[EnrichedEntity],
+    entity_texts: Iterable[bytes],
     statistics: dict[str, Any],
 ) -> Iterator[bytes]:
     """The bytes of ``enriched_data.json`` for the run's ``toggl_aggregated.json``
-    (``head``: any aggregate of the same period, a stand-in while rendering)."""
+    (``head``: any aggregate of the same period, a stand-in while rendering) and its
+    entities rendered by ``offload.item_text`` (UTF-8)."""
     stand_in = TogglAggregated(start_date=head.start_date, end_date=head.end_date)
     frame = EnrichedData(aggregated=stand_in, statistics=statistics)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
-        for i, entity in enumerate(entities):
-            spool.write(((",\n" if i else "") + item_text(entity)).encode("utf-8"))
-        pieces = iter_dump_spooled(frame, "entities", spool, len(entities))
+        count = 0
+        for text in entity_texts:
+            spool.write(b",\n" + text if count else text)
+            count += 1
+        pieces = iter_dump_spooled(frame, "entities", spool, count)
         first = next(pieces).decode("utf-8")  # up to the entities' "[": holds the stand-in
         start = first.index(_AGGREGATED) + len(_AGGREGATED)
         end = first.index(_ENTITIES, start)

@@ -12,7 +12,6 @@ import asyncio
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from volt_agent.domain.models import (
 from volt_agent.domain.rounding import RoundingPolicy
 from volt_agent.pipeline.aggregate_step import FetchedEntries, TogglView, toggl_view
 from volt_agent.pipeline.offload import load_in_pieces
+from volt_agent.pipeline.packed_entities import PackedEntities
 from volt_agent.pipeline.person_slices import PersonSlices, slices_from_file
 from volt_agent.pipeline.trends_step import compare_with_previous
 from volt_agent.reporting.trends import Trends
@@ -72,7 +72,7 @@ class EnrichmentStore:
         self._slices: PersonSlices | None = None
         self._toggl_view: TogglView | None = None
         self._fetched: FetchedEntries | None = None
-        self._index: EntityIndex | None = None
+        self._index: PackedEntities | None = None
         self._team_index: EntityIndex | None = None
         self._entries_dropped = False
         self._trends: Trends | None = None
@@ -163,9 +163,11 @@ class EnrichmentStore:
             self._fetched = None
         with self._comparing:
             self._trends = None
-        for index in indexes:
-            while index:
-                index.popitem()
+        packed, team = indexes
+        if packed is not None:
+            packed.clear()
+        while team:
+            team.popitem()
         if slices is not None:
             people = slices.head.users
             while people:
@@ -192,24 +194,19 @@ class EnrichmentStore:
                 self._trends = compare_with_previous(self._folder, current)
             return self._trends
 
-    def index(self) -> EntityIndex:
-        """Every enriched entity of the plan, by ``(type_key, public_id)``.
+    def index(self) -> PackedEntities:
+        """Every enriched entity of the plan, by ``(type_key, public_id)``, compressed
+        (``PackedEntities``: a lookup validates the one entity it returns).
 
         Each batch file is validated whole from its JSON (a batch is at most a few hundred
-        entities, so the GIL is held for milliseconds): pydantic's JSON parser hands the
-        same object for a repeated short string (a field name, a state, a sprint), so the
-        index the run cache keeps resident is about a quarter smaller, and it loads faster
-        than decoding to Python objects first (issue 12)."""
+        entities, so the GIL is held for milliseconds), then packed and freed."""
         batches = self.plan().batches
         with self._loading:
             if self._index is None:
-                index: EntityIndex = {}
-                for batch in batches:
-                    name = batch_file(batch.type_key, batch.index)
-                    part = self._folder.load(name, EnrichedBatch)
-                    for entity in part.entities:
-                        index[(entity.type_key, entity.public_id)] = entity
-                self._index = index
+                self._index = PackedEntities.of(
+                    self._folder.load(batch_file(b.type_key, b.index), EnrichedBatch).entities
+                    for b in batches
+                )
             return self._index
 
     def team_index(self, fields: Collection[str] = ()) -> EntityIndex:
@@ -243,15 +240,6 @@ class EnrichmentStore:
         index = self.index()
         wanted = ((m.type_key or UNKNOWN_TYPE, m.entity_id) for m in user.matched)
         return {key: index[key] for key in wanted if key in index}
-
-    def all_entities(self) -> list[EnrichedEntity]:
-        return list(self.index().values())
-
-    def counts_by_type(self) -> dict[str, dict[str, int]]:
-        counts: dict[str, Counter[str]] = {}
-        for entity in self.index().values():
-            counts.setdefault(entity.type_key, Counter())[entity.status] += 1
-        return {key: dict(sorted(c.items())) for key, c in sorted(counts.items())}
 
 
 def for_team(entity: EnrichedEntity, fields: Collection[str] = ()) -> EnrichedEntity:

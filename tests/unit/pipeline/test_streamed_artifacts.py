@@ -26,6 +26,7 @@ from volt_agent.pipeline.offload import (
     open_list,
     save_model,
 )
+from volt_agent.pipeline.packed_entities import PackedEntities
 from volt_agent.pipeline.person_slices import slices_from_file
 from volt_agent.pipeline.team_pass import team_pass
 from volt_agent.reporting.digest import slim_user, team_digest
@@ -184,7 +185,8 @@ def test_enriched_data_copies_the_aggregate_file_in_and_gives_the_models_bytes(
     folder = RunFolder(tmp_path, "r")
     folder.save(TOGGL_AGGREGATED, enriched.aggregated)
     head = enriched.aggregated.model_copy(update={"users": []})
-    chunks = enriched_chunks(folder, head, enriched.entities, enriched.statistics)
+    texts = PackedEntities.of([enriched.entities]).texts()  # as the run cache keeps them
+    chunks = enriched_chunks(folder, head, texts, enriched.statistics)
     assert b"".join(chunks) == (enriched.model_dump_json(indent=2) + "\n").encode()
 
 
