@@ -299,8 +299,10 @@ class MatchedEntity(DerivedModel):
 
     @property
     def type_key(self) -> str | None:
+        """Interned: a team report keys tables of tens of thousands of groups by it, and a
+        run has a handful of types."""
         if self.database and self.entity_type:
-            return f"{self.database}/{self.entity_type}"
+            return sys.intern(f"{self.database}/{self.entity_type}")
         return None
 
     def model_post_init(self, context: Any, /) -> None:

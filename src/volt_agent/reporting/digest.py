@@ -22,7 +22,6 @@ from volt_agent.domain.models import (
 from volt_agent.domain.rounding import RoundingPolicy, round_user, with_rounded_users
 from volt_agent.reporting.insights import (
     EntityIndex,
-    FindingPool,
     Insight,
     InsightKind,
     InsightSettings,
@@ -31,7 +30,7 @@ from volt_agent.reporting.insights import (
     sort_insights,
     user_insights,
 )
-from volt_agent.reporting.packed_findings import PackedFindings, merge_sorted
+from volt_agent.reporting.packed_findings import FindingRuns, PackedFindings
 from volt_agent.reporting.views import DayTally, DayTotal, NameTally
 
 
@@ -111,9 +110,8 @@ class DigestBuilder:
         self._entities: EntityIndex = entities if entities is not None else {}
         self._settings = settings
         self._period = period
-        self._insights: list[list[Insight]] | None = [] if insights else None
-        """Each person's findings, in ``sort_insights`` order."""
-        self._pool = FindingPool()
+        self._insights = FindingRuns() if insights else None
+        """Each person's findings, compressed."""
         self._days = DayTally()
         self._names = NameTally()
 
@@ -127,18 +125,17 @@ class DigestBuilder:
         self._days.add(user)
         self._names.add(user)
         if self._insights is not None:
-            found = user_insights(
-                user, self._entities, self._settings, self._period, pool=self._pool
-            )
-            self._insights.append(found)
+            # a pool of their own: packed right away, they share nothing with the others
+            found = user_insights(user, self._entities, self._settings, self._period)
+            self._insights.add(found)
 
     def finish(self, slim_users: Sequence[UserAggregate]) -> TeamDigest:
         """The digest; ``slim_users`` (every person added, slim or full) give the team-wide
         findings, which need each group's totals only."""
         packed: PackedFindings | None = None
         if self._insights is not None:
-            team = estimate_insights(slim_users, self._entities, self._settings, pool=self._pool)
-            packed = PackedFindings.pack(merge_sorted([*self._insights, sort_insights(team)]))
+            team = estimate_insights(slim_users, self._entities, self._settings)
+            packed = self._insights.pack(sort_insights(team))
         return TeamDigest(days=tuple(self._days.totals()), packed=packed, names=self._names.names())
 
 

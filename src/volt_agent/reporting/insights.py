@@ -316,13 +316,25 @@ def sort_insights(insights: Iterable[Insight]) -> list[Insight]:
 def insight_sort_key(insight: Insight) -> tuple[object, ...]:
     """What ``sort_insights`` orders by."""
     entity = insight.entity
+    key = None if entity is None else (entity.type_key, entity.public_id)
+    return finding_sort_key(insight.kind, insight.seconds, insight.person, key, insight.message)
+
+
+def finding_sort_key(
+    kind: InsightKind,
+    seconds: int,
+    person: str | None,
+    entity: tuple[str, str] | None,
+    message: str,
+) -> tuple[object, ...]:
+    """``insight_sort_key`` of a finding's values (``entity``: ``(type_key, public_id)``)."""
     return (
-        _KIND_RANK[insight.kind],
-        -insight.seconds,
-        insight.person or "",
-        entity.type_key if entity else "",
-        id_sort_key(entity.public_id) if entity else (0, 0, ""),
-        insight.message,
+        _KIND_RANK[kind],
+        -seconds,
+        person or "",
+        entity[0] if entity else "",
+        id_sort_key(entity[1]) if entity else (0, 0, ""),
+        message,
     )
 
 

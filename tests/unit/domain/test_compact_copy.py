@@ -59,3 +59,10 @@ def test_compact_copies_take_less_memory_and_stay_assignable() -> None:
     copy = compact_copy(groups[0], {})
     copy.seconds = 120
     assert (copy.seconds, compact_copy(groups[1], {}).seconds) == (120, 60)
+
+
+def test_groups_of_one_type_share_one_type_key_string() -> None:
+    """A team report keys tables of tens of thousands of groups by it (issue 12)."""
+    first, second = group("7"), group("8")
+    assert first.type_key == "Scrum/Task"
+    assert first.type_key is second.type_key

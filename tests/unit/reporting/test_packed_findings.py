@@ -1,9 +1,11 @@
 """``PackedFindings``: the team findings kept compressed give back the same findings in both
-orders, the top ones and the counts (issue 12, memory), and ``merge_sorted`` is the sort."""
+orders, the top ones and the counts (issue 12, memory), and ``FindingRuns`` merging each
+person's findings is the sort."""
 
 from __future__ import annotations
 
 import random
+from array import array
 
 import pytest
 
@@ -11,6 +13,7 @@ from volt_agent.domain.models import EnrichedData
 from volt_agent.reporting import packed_findings
 from volt_agent.reporting.digest import team_digest
 from volt_agent.reporting.insights import (
+    KIND_ORDER,
     FindingPool,
     Insight,
     index_entities,
@@ -19,7 +22,7 @@ from volt_agent.reporting.insights import (
     sort_insights,
     user_insights,
 )
-from volt_agent.reporting.packed_findings import PackedFindings, merge_sorted
+from volt_agent.reporting.packed_findings import FindingRuns, PackedFindings
 
 from .test_digest import CONFIGURED, workspace_run
 from .test_finding_pool import findings
@@ -61,7 +64,19 @@ def test_a_digest_without_findings_says_so() -> None:
         without.top(3)
 
 
-def test_merging_each_persons_sorted_findings_is_sorting_them_all(run: EnrichedData) -> None:
+def merged(runs: list[list[Insight]], last: list[Insight] | None = None) -> list[Insight]:
+    packing = FindingRuns()
+    for found in runs:
+        packing.add(found)
+    return packing.pack(last or []).in_sort_order()
+
+
+@pytest.mark.parametrize("band", [4096, 3])
+def test_merging_each_persons_sorted_findings_is_sorting_them_all(
+    run: EnrichedData, monkeypatch: pytest.MonkeyPatch, band: int
+) -> None:
+    monkeypatch.setattr(packed_findings, "CHUNK", 5)
+    monkeypatch.setattr(packed_findings, "BAND", band)  # 3: many bands, ties across them
     aggregated = run.aggregated
     index = index_entities(run.entities)
     period = (aggregated.start_date, aggregated.end_date)
@@ -70,7 +85,53 @@ def test_merging_each_persons_sorted_findings_is_sorting_them_all(run: EnrichedD
     runs = [r for r in runs if r]
     assert len(runs) > 2
     everything = [i for r in runs for i in r]
-    assert merge_sorted(runs) == sort_insights(everything)
+    assert len({i.kind for i in everything}) > 2
+    assert merged(runs) == sort_insights(everything)
     shuffled: list[list[Insight]] = [[*r] for r in runs]
     random.Random(7).shuffle(shuffled)  # any order of the runs: ties differ only if equal
-    assert merge_sorted(shuffled) == sort_insights(everything)
+    assert merged(shuffled) == sort_insights(everything)
+    *people, last = runs
+    assert merged(people, last) == sort_insights(everything)
+
+
+def test_equal_findings_keep_the_order_they_were_added_in() -> None:
+    pool = FindingPool()
+    first, second = (pool.insight("overtime", "same", person="Ann", user_id=u) for u in (1, 2))
+    assert first == first.model_copy(update={"user_id": 1})
+    assert [f.user_id for f in merged([[first], [second]])] == [1, 2]
+    assert [f.user_id for f in merged([[second]], [first])] == [2, 1]
+
+
+def test_the_runs_are_unpacked_one_kind_at_a_time(
+    run: EnrichedData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpacked: list[str] = []
+    unpack = packed_findings._unpack_rows
+
+    def recording(blob: bytes) -> list[tuple[object, ...]]:
+        rows = unpack(blob)
+        unpacked.extend({row[0] for row in rows})
+        return rows  # type: ignore[return-value]
+
+    packing = FindingRuns()
+    aggregated = run.aggregated
+    index = index_entities(run.entities)
+    period = (aggregated.start_date, aggregated.end_date)
+    for user in aggregated.users:
+        packing.add(user_insights(user, index, CONFIGURED, period))
+    monkeypatch.setattr(packed_findings, "_unpack_rows", recording)
+    packing.pack()
+    ranks = [KIND_ORDER.index(kind) for kind in unpacked]  # type: ignore[arg-type]
+    assert len(set(ranks)) > 2
+    assert ranks == sorted(ranks)
+
+
+def test_bands_cover_every_time_longest_first_and_keep_equal_times_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(packed_findings, "BAND", 2)
+    seconds = array("q", [3, 5, 1, 5, 2, 5, 3])
+    assert packed_findings._bands(seconds) == [(5, 5), (3, 3), (2, 1)]
+    assert packed_findings._bands(array("q")) == []
+    monkeypatch.setattr(packed_findings, "BAND", 4)
+    assert packed_findings._bands(seconds) == [(5, 3), (2, 1)]
