@@ -243,13 +243,25 @@ class EnrichmentStore:
 
 
 def for_team(entity: EnrichedEntity, fields: Collection[str] = ()) -> EnrichedEntity:
-    """``entity`` as a team report reads it: without its description, comment list and
-    fields other than ``fields`` (the estimate's); ``comment_count`` kept. Made by
-    ``compact_copy``: a team report keeps tens of thousands (a quarter smaller)."""
+    """``entity`` as a team report reads it: without its Fibery id (no report shows it),
+    description, comment list and fields other than ``fields`` (the estimate's);
+    ``comment_count`` kept. Made by ``compact_copy``: a team report keeps tens of thousands
+    (a quarter smaller)."""
     kept = {name: value for name, value in entity.fields.items() if name in fields}
-    if not entity.description and not entity.comments and len(kept) == len(entity.fields):
+    if (
+        entity.fibery_id is None
+        and not entity.description
+        and not entity.comments
+        and len(kept) == len(entity.fields)
+    ):
         return entity
-    return compact_copy(entity, {"description": "", "comments": [], "fields": kept})
+    dropped: dict[str, object] = {
+        "fibery_id": None,
+        "description": "",
+        "comments": [],
+        "fields": kept,
+    }
+    return compact_copy(entity, dropped)
 
 
 @dataclass

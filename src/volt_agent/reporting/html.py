@@ -37,8 +37,10 @@ from volt_agent.reporting.views import (
     coverage_note,
     day_totals,
     days_label,
+    entity_seconds,
     entity_totals,
     person_rows,
+    top_entity_keys,
     type_shares,
 )
 
@@ -126,7 +128,8 @@ def build_report(
     stats = aggregated.statistics
     users = aggregated.users
     index = index_entities(data.entities)
-    totals = entity_totals(users, index, digest.names if digest else None)
+    shown = top_entity_keys(entity_seconds(users), TOP_ENTITIES)
+    top = entity_totals(users, index, digest.names if digest else None, keys=set(shown))
     total = stats.total_seconds
     statuses = [e.status for e in data.entities]
     cards = (
@@ -154,7 +157,6 @@ def build_report(
     ]
     if stats.unmatched_seconds:
         type_rows.append((NO_REFERENCE, [("unmatched", stats.unmatched_seconds)]))
-    top = totals[:TOP_ENTITIES]
     charts = (
         bar_chart(
             "chart-people",

@@ -7,8 +7,9 @@ byte-for-byte reproducible.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -174,14 +175,32 @@ class NameTally:
         return {key: name for key, (_, name) in self._first.items()}
 
 
+def entity_seconds(users: Sequence[UserAggregate]) -> dict[tuple[str, str], int]:
+    """Time per entity key across people: what ``entity_totals`` orders by, for a caller that
+    shows a few of them (``top_entity_keys``)."""
+    seconds: dict[tuple[str, str], int] = defaultdict(int)
+    for user in users:
+        for m in user.matched:
+            seconds[matched_key(m)] += m.seconds
+    return seconds
+
+
+def top_entity_keys(seconds: Mapping[tuple[str, str], int], limit: int) -> list[tuple[str, str]]:
+    """The ``limit`` keys ``entity_totals`` puts first: most time, then type and id."""
+    return heapq.nsmallest(limit, seconds, key=lambda k: (-seconds[k], k[0], id_sort_key(k[1])))
+
+
 def entity_totals(
     users: Sequence[UserAggregate],
     entities: EntityIndex | None = None,
     names: EntityNames | None = None,
+    *,
+    keys: Collection[tuple[str, str]] | None = None,
 ) -> list[EntityTotal]:
     """Time per entity across people. Without Fibery data the name of the earliest entry wins:
     ``names`` when given (``NameTally.names`` of the full people: then ``users`` may be slim),
-    else found in the groups' entries."""
+    else found in the groups' entries. ``keys``: only those entities' totals (a page showing
+    a few of tens of thousands need not build every one)."""
     seconds: dict[tuple[str, str], int] = defaultdict(int)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     people: dict[tuple[str, str], list[tuple[str, int, int]]] = defaultdict(list)
@@ -189,6 +208,8 @@ def entity_totals(
     for user in users:
         for m in user.matched:
             key = matched_key(m)
+            if keys is not None and key not in keys:
+                continue
             seconds[key] += m.seconds
             counts[key] += m.entry_count
             people[key].append((user.user_name, user.user_id, m.seconds))

@@ -49,10 +49,12 @@ from volt_agent.reporting.views import (
     days_label,
     days_note,
     entity_details,
+    entity_seconds,
     entity_totals,
     person_rows,
     person_summary,
     project_shares,
+    top_entity_keys,
     type_shares,
 )
 
@@ -225,9 +227,18 @@ class TemplateReportWriter:
         aggregated = data.aggregated
         users = aggregated.users
         index = index_entities(data.entities)
-        totals = entity_totals(users, index, digest.names if digest else None)
         start, end = aggregated.start_date, aggregated.end_date
-        statuses = [index[(t.type_key, t.public_id)].status for t in totals if t.entity]
+        seconds = entity_seconds(users)
+        found = [entity for key in seconds if (entity := index.get(key)) is not None]
+        statuses = [entity.status for entity in found]
+        closed_keys = {
+            (e.type_key, e.public_id)
+            for e in found
+            if self.settings.is_closed(e) and closed_within(e, start, end)
+        }
+        top_keys = set(top_entity_keys(seconds, self.top_n))
+        names = digest.names if digest else None
+        totals = entity_totals(users, index, names, keys=closed_keys | top_keys)
         return self._render(
             "team_summary.md.j2",
             start=aggregated.start_date,
@@ -236,19 +247,13 @@ class TemplateReportWriter:
             coverage=coverage_note(aggregated.visibility),
             stats=aggregated.statistics,
             status_counts={s: statuses.count(s) for s in ("found", "not_found", "error")},
-            not_enriched=sum(1 for t in totals if t.entity is None),
+            not_enriched=len(seconds) - len(found),
             closed_states=sorted(self.settings.closed_states),
-            closed=[
-                t
-                for t in totals
-                if t.entity
-                and self.settings.is_closed(t.entity)
-                and closed_within(t.entity, start, end)
-            ],
+            closed=[t for t in totals if (t.type_key, t.public_id) in closed_keys],
             closing_unknown=[
                 f"{k.type_key} #{k.public_id}" for k in closing_unknown(data, self.settings)
             ],
-            entities=totals,
+            entities=[t for t in totals if (t.type_key, t.public_id) in top_keys],
             types=type_shares(users),
             projects=project_shares(users),
             people=person_rows(users, index),

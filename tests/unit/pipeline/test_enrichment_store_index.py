@@ -75,15 +75,19 @@ def test_the_team_index_drops_texts_and_other_fields_and_the_store_reads_them_ag
     tmp_path: Path,
 ) -> None:
     store = store_with_two_batches(tmp_path)
-    full = {key: e.model_copy(update={"description": "text"}) for key, e in store.index().items()}
+    full = {
+        key: e.model_copy(update={"description": "text", "fibery_id": f"uuid-{key[1]}"})
+        for key, e in store.index().items()
+    }
     store.save_batch(TYPE, 0, [full[(TYPE, "1")]])
     store.save_batch(TYPE, 1, [full[(TYPE, "2")]])
     team = store.team_index(fields=("days", "absent"))
     assert list(team) == [(TYPE, "1"), (TYPE, "2")]
     for key, kept in team.items():
         assert (kept.description, kept.comments, kept.comment_count) == ("", [], 1)
+        assert kept.fibery_id is None
         assert kept.fields == {"days": int(key[1])}  # the estimate's field only
-        texts = {"description", "comments", "fields"}
+        texts = {"fibery_id", "description", "comments", "fields"}
         assert kept.model_dump(exclude=texts) == full[key].model_dump(exclude=texts)
     assert store.index() == full  # a later reader (a retry) gets the files' entities
 
@@ -100,6 +104,8 @@ def test_a_team_entity_is_the_entity_without_its_texts_in_a_smaller_dict() -> No
 def test_an_entity_with_nothing_to_drop_is_kept_as_it_is() -> None:
     bare = entity("1").model_copy(update={"comments": [], "fields": {"days": 1}})
     assert for_team(bare, ("days",)) is bare
+    with_id = bare.model_copy(update={"fibery_id": "uuid-1"})
+    assert for_team(with_id, ("days",)) == bare
     assert for_team(bare).fields == {}
 
 
