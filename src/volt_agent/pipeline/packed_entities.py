@@ -66,8 +66,9 @@ class EntityTally:
 
 
 class PackedEntities(Mapping[Key, EnrichedEntity]):
-    """Entities by ``(type_key, public_id)``, compressed; read-only but for ``add``,
-    ``pop`` and ``clear``. Iterates in the order the entities were added."""
+    """Entities by ``(type_key, public_id)``, compressed; read-only but for ``add_batch``,
+    ``pop`` and ``clear``. Iterates in the order the entities were added; a key added again
+    is ignored (a run's plan has each key once)."""
 
     def __init__(self) -> None:
         self._blobs: dict[Key, bytes] = {}
@@ -87,11 +88,12 @@ class PackedEntities(Mapping[Key, EnrichedEntity]):
         if not self._dictionary:
             self._dictionary = b"".join(text for _, text in texts)[-DICTIONARY_BYTES:]
         for entity, text in texts:
-            compressor = zlib.compressobj(COMPRESSION_LEVEL, zdict=self._dictionary)
             key = (entity.type_key, entity.public_id)
-            if key not in self._blobs:
-                self.tally.add(entity)
+            if key in self._blobs:
+                continue
+            compressor = zlib.compressobj(COMPRESSION_LEVEL, zdict=self._dictionary)
             self._blobs[key] = compressor.compress(text) + compressor.flush()
+            self.tally.add(entity)
 
     def __getitem__(self, key: Key) -> EnrichedEntity:
         return EnrichedEntity.model_validate_json(self.text(key))

@@ -68,6 +68,15 @@ def test_the_tally_counts_statuses_per_type_and_comments() -> None:
     assert (tally.comments, tally.comments_kept, tally.truncated_entities) == (1 + 5 + 0 + 3, 6, 1)
 
 
+def test_a_key_added_again_is_ignored() -> None:
+    again = entity("1", status="error", comments=0, reported=0)
+    packed = PackedEntities.of([[entity("1")], [again]])
+    assert list(packed) == [("Scrum/Task", "1")]
+    assert packed[("Scrum/Task", "1")] == entity("1")
+    assert packed.tally.statistics()["found"] == 1
+    assert packed.tally.statistics()["error"] == 0
+
+
 def test_popped_entities_are_gone_and_clear_empties_it() -> None:
     packed = PackedEntities.of([[entity("1"), entity("2")]])
     assert packed.pop(("Scrum/Task", "1")) == entity("1")
