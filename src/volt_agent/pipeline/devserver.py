@@ -43,6 +43,7 @@ from temporalio.service import RPCError
 
 from volt_agent.config import TemporalSettings
 from volt_agent.errors import ConfigError
+from volt_agent.processes import process_alive
 
 if sys.platform != "win32":
     import fcntl
@@ -344,7 +345,7 @@ def port_owner(port: int, data_dir: Path) -> PortOwner | None:
             continue
         pid = int(entry.name)
         argv = _cmdline(pid)
-        if not argv or "start-dev" not in argv or _port_of(argv) != port or not _alive(pid):
+        if not argv or "start-dev" not in argv or _port_of(argv) != port or not process_alive(pid):
             continue
         db_path = _db_of(pid, argv)
         return PortOwner(pid, argv, db_path, ours=pid == ours or db_path == our_db)
@@ -594,24 +595,10 @@ def _cmdline(pid: int) -> list[str] | None:
     return raw.decode(errors="replace").split("\0")
 
 
-def _alive(pid: int) -> bool:
-    """Running and not a zombie (a dead child nobody has reaped yet)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-        return stat.rpartition(")")[2].split()[0] != "Z"
-    return True
-
-
 def _is_dev_server(pid: int, port: int | None = None) -> bool:
     """Whether ``pid`` is a live ``temporal server start-dev`` (on ``port``), so that a pid file
     outliving a reboot never makes us signal an unrelated process."""
-    if not _alive(pid):
+    if not process_alive(pid):
         return False
     argv = _cmdline(pid)
     if argv is None:  # no /proc: trust the pid file
@@ -649,7 +636,7 @@ def _terminate(pid: int, timeout: float) -> bool:
 
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while _alive(pid):
+    while process_alive(pid):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)

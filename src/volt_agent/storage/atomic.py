@@ -24,6 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from volt_agent.errors import VoltAgentError
+from volt_agent.processes import process_alive
 
 
 class StorageError(VoltAgentError):
@@ -64,24 +65,9 @@ def orphaned_temp_files(folder: Path) -> list[Path]:
     orphans = []
     for path in folder.rglob(f".*{TEMP_SUFFIX}"):
         match = _TEMP_NAME.match(path.name)
-        if match and match["host"] == host and not _process_alive(int(match["pid"])):
+        if match and match["host"] == host and not process_alive(int(match["pid"])):
             orphans.append(path)
     return sorted(orphans)
-
-
-def _process_alive(pid: int) -> bool:
-    """A zombie (killed, not yet reaped by its parent) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
