@@ -199,11 +199,13 @@ class LocalStore:
         return False
 
     def sweep_orphans(self, prefix: str) -> list[str]:
-        """Temp files of this host's writers that are gone (``atomic.orphaned_temp_files``)."""
+        """Temp files of this host's writers that are gone (``atomic.orphaned_temp_files``).
+        Best effort: one that cannot be deleted is left, with no error (a run's status is
+        recorded all the same)."""
         root = self.path(prefix)
         swept = []
         for orphan in orphaned_temp_files(root):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 orphan.unlink()
                 swept.append(orphan.relative_to(root).as_posix())
         return swept

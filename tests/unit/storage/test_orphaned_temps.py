@@ -97,6 +97,24 @@ def test_the_local_store_sweeps_orphans_and_keeps_everything_else(tmp_path: Path
     assert folder.sweep_orphans() == []
 
 
+def test_an_orphan_that_cannot_be_deleted_is_left_without_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = RunFolder(LocalStore(tmp_path), "run-1")
+    stuck = temp_of(folder.file("enrichment/a.json"), dead_pid())
+    gone = temp_of(folder.file("enrichment/b.json"), dead_pid())
+    unlink = Path.unlink
+
+    def refusing(path: Path, missing_ok: bool = False) -> None:
+        if path == stuck:
+            raise PermissionError(13, "Permission denied")
+        unlink(path, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refusing)
+    assert folder.sweep_orphans() == [f"enrichment/{gone.name}"]
+    assert stuck.exists()
+
+
 def test_a_bucket_has_nothing_to_sweep() -> None:
     store = BucketStore("s3://bucket/runs", {"AWS_REGION": "eu-central-1"})
     assert store.sweep_orphans("run-1") == []
