@@ -91,12 +91,8 @@ class PackedFindings:
     """``kind_counts`` of the findings: in ``KIND_ORDER``, so also each kind's run."""
 
     @classmethod
-    def pack(cls, ordered: Iterable[Insight]) -> PackedFindings:
-        """Findings in ``sort_insights`` order."""
-        return cls.of_rows(_row(finding) for finding in ordered)
-
-    @classmethod
     def of_rows(cls, rows: Iterable[_Row]) -> PackedFindings:
+        """Rows in ``sort_insights`` order (``FindingRuns.pack`` makes them)."""
         chunks: list[bytes] = []
         kinds: list[tuple[InsightKind, int]] = []
         pending: list[_Row] = []

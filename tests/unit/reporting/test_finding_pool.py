@@ -31,7 +31,7 @@ from volt_agent.reporting.insights import (
     user_insights,
 )
 from volt_agent.reporting.llm_context import team_context
-from volt_agent.reporting.packed_findings import PackedFindings
+from volt_agent.reporting.packed_findings import FindingRuns
 from volt_agent.reporting.writer import TemplateReportWriter
 
 from .test_digest import CONFIGURED, fixture_run, workspace_run
@@ -135,7 +135,7 @@ def test_two_findings_of_one_kind_share_their_kind_and_of_one_entity_their_key()
 async def test_reports_from_pooled_findings_are_the_same_text(run: EnrichedData) -> None:
     digest = team_digest(run, CONFIGURED)
     plain = dataclasses.replace(
-        digest, packed=PackedFindings.pack(validated(findings(run, CONFIGURED, None)))
+        digest, packed=FindingRuns().pack(validated(findings(run, CONFIGURED, None)))
     )
     assert list(plain.iter_ranked()) == list(digest.iter_ranked())
     writer = TemplateReportWriter(CONFIGURED)

@@ -22,7 +22,7 @@ from volt_agent.reporting.insights import (
     sort_insights,
     user_insights,
 )
-from volt_agent.reporting.packed_findings import FindingRuns, PackedFindings
+from volt_agent.reporting.packed_findings import FindingRuns
 
 from .test_digest import CONFIGURED, workspace_run
 from .test_finding_pool import findings
@@ -51,7 +51,7 @@ def test_a_digest_gives_back_its_findings_in_both_orders(
 
 
 def test_no_findings_pack_to_nothing() -> None:
-    packed = PackedFindings.pack([])
+    packed = FindingRuns().pack()
     assert (packed.chunks, len(packed), packed.kinds, packed.top(5)) == ((), 0, (), [])
     assert packed.in_sort_order() == []
 
